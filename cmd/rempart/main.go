@@ -1,0 +1,162 @@
+// Command rempart keeps a town's public services running through a
+// ransomware attack. This file wires the command line; the work is done in
+// internal/.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rempart/rempart/internal/vault/backend"
+	"github.com/rempart/rempart/internal/vault/repo"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes, documented in `rempart --help` and the README.
+const (
+	exitOK         = 0
+	exitError      = 1
+	exitUsage      = 2
+	exitIncomplete = 3  // backup made, but some files could not be read
+	exitNoRepo     = 10 // repository does not exist or is not one
+	exitLocked     = 11
+	exitWrongPass  = 12
+)
+
+// exitError carries an exit code through cobra.
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error { return &codeError{code, err} }
+
+type globals struct {
+	repo         string
+	passwordFile string
+	json         bool
+	quiet        bool
+}
+
+var g globals
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "rempart",
+		Short: "Rempart keeps public services running through a ransomware attack",
+		Long: `Rempart makes encrypted, deduplicated, compressed backups that a compromised
+machine cannot delete, and restores them fast.
+
+Start here:
+  export REMPART_REPO=/srv/backup/repo     # where backups are kept
+  rempart init                             # create it; write the recovery key on paper
+  rempart backup /home /srv/data           # make a snapshot (run it every day)
+  rempart snapshots                        # list snapshots
+  rempart restore latest --target /tmp/r   # get files back
+  rempart check --read-data                # prove every byte can be read back
+
+The passphrase comes from REMPART_PASSWORD, --password-file FILE, or a prompt.
+Every command accepts --json for scripts.
+
+Exit codes: 0 success, 1 error, 2 bad usage, 3 backup made but some files
+could not be read, 10 no repository there, 11 repository locked,
+12 wrong passphrase.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.repo, "repo", "r", os.Getenv("REMPART_REPO"), "repository folder (default $REMPART_REPO)")
+	pf.StringVar(&g.passwordFile, "password-file", os.Getenv("REMPART_PASSWORD_FILE"), "read the passphrase from the first line of this file (default $REMPART_PASSWORD_FILE)")
+	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors and essential results")
+	root.AddCommand(newInit(), newBackup(), newSnapshots(), newLs(), newDiff(), newRestore(), newCheck(),
+		newForget(), newPrune(), newKey(), newDemo(), newVersion(), newUnlock())
+	return root
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	root := newRoot()
+	err := root.ExecuteContext(ctx)
+	stop()
+	os.Exit(report(err))
+}
+
+// report prints an error in words (or JSON) and returns the exit code.
+func report(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	code := exitError
+	var ce *codeError
+	switch {
+	case errors.As(err, &ce):
+		code = ce.code
+	case errors.Is(err, repo.ErrWrongPassword):
+		code = exitWrongPass
+	case errors.Is(err, repo.ErrNotRepository), errors.Is(err, backend.ErrNotFound) && isOpenErr(err):
+		code = exitNoRepo
+	case errors.Is(err, repo.ErrLocked):
+		code = exitLocked
+	case isUsage(err):
+		code = exitUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		err = errors.New("interrupted: nothing was committed, earlier snapshots are intact; run the command again to continue")
+	}
+	if g.json {
+		_ = json.NewEncoder(os.Stdout).Encode(map[string]any{"error": err.Error(), "exit_code": code})
+	}
+	fmt.Fprintln(os.Stderr, "rempart:", err)
+	if errors.Is(err, backend.ErrNoSpace) {
+		fmt.Fprintln(os.Stderr, "rempart: the repository's disk is full: free space (or `rempart forget` then `rempart prune`) and run again; earlier snapshots are intact.")
+	}
+	return code
+}
+
+type openError struct{ error }
+
+func (e openError) Unwrap() error { return e.error }
+
+func isOpenErr(err error) bool {
+	var oe openError
+	return errors.As(err, &oe)
+}
+
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func isUsage(err error) bool {
+	var ue usageError
+	return errors.As(err, &ue)
+}
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// printJSON writes v as indented JSON on stdout.
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// say prints a line for people unless --json or --quiet.
+func say(format string, args ...any) {
+	if g.json || g.quiet {
+		return
+	}
+	fmt.Printf(format+"\n", args...)
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/rempart/rempart/internal/ui"
+	"github.com/rempart/rempart/internal/vault/backend"
+	"github.com/rempart/rempart/internal/vault/backend/local"
+	"github.com/rempart/rempart/internal/vault/repo"
+)
+
+func repoPath() (string, error) {
+	if g.repo == "" {
+		return "", usagef("no repository given: use --repo DIR or set REMPART_REPO")
+	}
+	return g.repo, nil
+}
+
+// password returns the passphrase from the environment, a file or a prompt.
+func password(label string) (string, error) {
+	if g.passwordFile != "" {
+		return ui.ReadPasswordFile(g.passwordFile)
+	}
+	if p := os.Getenv("REMPART_PASSWORD"); p != "" {
+		return p, nil
+	}
+	return ui.Prompt(label)
+}
+
+func openBackend(path string) (backend.Backend, error) {
+	be, err := local.Open(path)
+	if err != nil {
+		return nil, openError{err}
+	}
+	return be, nil
+}
+
+type lockMode int
+
+const (
+	noLock lockMode = iota
+	sharedLock
+	exclusiveLock
+)
+
+// session is an open repository with its lock.
+type session struct {
+	r    *repo.Repository
+	lock *repo.Lock
+}
+
+func (s *session) Close() {
+	s.lock.Unlock()
+	_ = s.r.Close()
+}
+
+// openRepo opens the repository, checks the passphrase, takes a lock and
+// loads the index when asked.
+func openRepo(ctx context.Context, mode lockMode, command string, loadIndex bool) (*session, error) {
+	path, err := repoPath()
+	if err != nil {
+		return nil, err
+	}
+	be, err := openBackend(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := repo.ReadConfig(ctx, be); err != nil {
+		return nil, openError{err}
+	}
+	pw, err := password("Passphrase (or recovery key) for " + path + ": ")
+	if err != nil {
+		return nil, err
+	}
+	r, err := repo.Open(ctx, be, pw)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{r: r}
+	if mode != noLock {
+		l, err := r.Lock(ctx, mode == exclusiveLock, command)
+		if err != nil {
+			return nil, err
+		}
+		s.lock = l
+	}
+	if loadIndex {
+		problems, err := r.LoadIndex(ctx)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		for _, p := range problems {
+			fmt.Fprintf(os.Stderr, "warning: index file %s cannot be read (%v); run `rempart check`\n", p.Name[:8], p.Err)
+		}
+	}
+	return s, nil
+}
+
+// absIfLocal returns the absolute repository path when it is a folder.
+func absIfLocal() string {
+	if p, err := filepath.Abs(g.repo); err == nil {
+		return p
+	}
+	return ""
+}
+
+var errCanceled = errors.New("interrupted")

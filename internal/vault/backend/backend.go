@@ -1,0 +1,79 @@
+// Package backend defines where a repository's files live. A backend stores
+// named, immutable files of a few types; it knows nothing of keys or formats.
+// The local folder is the first backend; the append-only server and S3 follow
+// the same contract, so the engine above never changes.
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// FileType is the kind of a stored file; each has its own namespace.
+type FileType string
+
+// The file types of a repository (see docs/format.md).
+const (
+	Config   FileType = "config"
+	Key      FileType = "keys"
+	Pack     FileType = "data"
+	Index    FileType = "index"
+	Snapshot FileType = "snapshots"
+	Lock     FileType = "locks"
+)
+
+// Handle names one stored file. Config has an empty Name.
+type Handle struct {
+	Type FileType
+	Name string
+}
+
+func (h Handle) String() string {
+	if h.Type == Config {
+		return "config"
+	}
+	return fmt.Sprintf("%s/%s", h.Type, h.Name)
+}
+
+// FileInfo describes a listed file.
+type FileInfo struct {
+	Name string
+	Size int64
+}
+
+// Backend stores the files of one repository.
+//
+// Save must be atomic: after a crash the file is either absent or complete.
+// Saving a name that already exists fails with ErrExists unless the content
+// is identical (content-addressed files may be uploaded twice).
+type Backend interface {
+	// Location describes the backend for messages (a path or URL).
+	Location() string
+	Save(ctx context.Context, h Handle, data []byte) error
+	// SaveFile stores the complete temporary file f under h and takes
+	// ownership of it (it is closed, and moved or removed). Packs are built
+	// in such files so that memory stays small.
+	SaveFile(ctx context.Context, h Handle, f *os.File) error
+	// TempDir is where temporary pack files should be created ("" means the
+	// system's temporary folder). A folder backend returns one inside the
+	// repository so that a finished pack is renamed, not copied.
+	TempDir() string
+	// Load returns length bytes at offset (length 0 means to the end).
+	Load(ctx context.Context, h Handle, offset, length int64) ([]byte, error)
+	// Open streams a whole file.
+	Open(ctx context.Context, h Handle) (io.ReadCloser, error)
+	Stat(ctx context.Context, h Handle) (FileInfo, error)
+	List(ctx context.Context, t FileType, fn func(FileInfo) error) error
+	Remove(ctx context.Context, h Handle) error
+	Close() error
+}
+
+// Errors that callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("file not found")
+	ErrExists   = errors.New("file already exists with other content")
+	ErrNoSpace  = errors.New("no space left on the storage")
+)

@@ -1,0 +1,132 @@
+// Package prune owns retention: which snapshots a policy keeps (forget),
+// and the removal of packs that no remaining snapshot uses (prune). Packs
+// are never rewritten: a pack goes away only when nothing in it is needed,
+// so every remaining snapshot's plain pack list stays exact and a server
+// with object lock can follow the same rule.
+package prune
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rempart/rempart/internal/vault/snapshot"
+)
+
+// Policy says which snapshots to keep. A snapshot is kept when any rule
+// keeps it. A policy with no rule keeps everything (forget refuses it).
+type Policy struct {
+	Within  time.Duration `json:"keep_within,omitempty"`
+	Last    int           `json:"keep_last,omitempty"`
+	Hourly  int           `json:"keep_hourly,omitempty"`
+	Daily   int           `json:"keep_daily,omitempty"`
+	Weekly  int           `json:"keep_weekly,omitempty"`
+	Monthly int           `json:"keep_monthly,omitempty"`
+	Yearly  int           `json:"keep_yearly,omitempty"`
+	Tags    []string      `json:"keep_tags,omitempty"`
+}
+
+// Empty reports whether the policy has no rule.
+func (p Policy) Empty() bool {
+	return p.Within == 0 && p.Last == 0 && p.Hourly == 0 && p.Daily == 0 && p.Weekly == 0 && p.Monthly == 0 && p.Yearly == 0 && len(p.Tags) == 0
+}
+
+// Decision is the fate of one snapshot.
+type Decision struct {
+	Snapshot *snapshot.Snapshot
+	Keep     bool
+	Reasons  []string
+}
+
+// ParseDuration accepts Go durations and days/weeks/months/years:
+// "14d", "90d", "1y", "2w", "6m" (months), "36h", "1y6m".
+func ParseDuration(s string) (time.Duration, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return 0, fmt.Errorf("negative duration %q", s)
+		}
+		return d, nil
+	}
+	var total time.Duration
+	num := 0
+	seen := false
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			num = num*10 + int(c-'0')
+			seen = true
+			if num > 100000 {
+				return 0, fmt.Errorf("duration %q is too long", s)
+			}
+		case seen && strings.ContainsRune("hdwmy", c):
+			unit := map[rune]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'm': 30 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}[c]
+			total += time.Duration(num) * unit
+			num, seen = 0, false
+		default:
+			return 0, fmt.Errorf("invalid duration %q: use e.g. 14d, 12w, 6m, 1y or 36h", s)
+		}
+	}
+	if seen || total == 0 {
+		return 0, fmt.Errorf("invalid duration %q: use e.g. 14d, 12w, 6m, 1y or 36h", s)
+	}
+	return total, nil
+}
+
+type bucketRule struct {
+	name  string
+	count int
+	key   func(time.Time) string
+}
+
+// Apply decides for one group of snapshots (same host and paths), as of
+// now. Buckets are counted from the newest snapshot backwards; the newest
+// snapshot of each hour/day/week/month/year is the one kept.
+func Apply(p Policy, group []*snapshot.Snapshot, now time.Time) []Decision {
+	list := append([]*snapshot.Snapshot(nil), group...)
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Time.After(list[j].Time) })
+	out := make([]Decision, len(list))
+	rules := []bucketRule{
+		{"hourly", p.Hourly, func(t time.Time) string { return t.Format("2006-01-02 15") }},
+		{"daily", p.Daily, func(t time.Time) string { return t.Format("2006-01-02") }},
+		{"weekly", p.Weekly, func(t time.Time) string { y, w := t.ISOWeek(); return fmt.Sprintf("%d-%02d", y, w) }},
+		{"monthly", p.Monthly, func(t time.Time) string { return t.Format("2006-01") }},
+		{"yearly", p.Yearly, func(t time.Time) string { return t.Format("2006") }},
+	}
+	used := make([]int, len(rules))
+	last := make([]string, len(rules))
+	for i, s := range list {
+		d := Decision{Snapshot: s}
+		if i < p.Last {
+			d.Reasons = append(d.Reasons, fmt.Sprintf("last %d", p.Last))
+		}
+		if p.Within > 0 && now.Sub(s.Time) <= p.Within {
+			d.Reasons = append(d.Reasons, "within "+p.Within.String())
+		}
+		for _, tag := range p.Tags {
+			if s.HasTag(tag) {
+				d.Reasons = append(d.Reasons, "tag "+tag)
+			}
+		}
+		lt := s.Time.Local()
+		for r, rule := range rules {
+			if rule.count == 0 {
+				continue
+			}
+			k := rule.key(lt)
+			if k != last[r] && (rule.count < 0 || used[r] < rule.count) {
+				last[r] = k
+				used[r]++
+				d.Reasons = append(d.Reasons, rule.name+" "+k)
+			}
+		}
+		d.Keep = len(d.Reasons) > 0
+		out[i] = d
+	}
+	return out
+}
+
+// GroupKey is how snapshots are grouped for a policy: host and paths.
+func GroupKey(s *snapshot.Snapshot) string {
+	return s.Host + "\x00" + strings.Join(s.Paths, "\x00")
+}

@@ -1,0 +1,97 @@
+package repo
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/rempart/rempart/internal/vault/crypto"
+	"github.com/rempart/rempart/internal/vault/index"
+	"github.com/rempart/rempart/internal/vault/pack"
+)
+
+// codec compresses and decompresses blobs. zstd's EncodeAll and DecodeAll
+// are safe for concurrent use; the concurrency settings bound their memory.
+type codec struct {
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+}
+
+func newCodec() *codec {
+	n := runtime.GOMAXPROCS(0)
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(n),
+		zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		panic(err) // only on invalid options
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(n), zstd.WithDecoderMaxMemory(1<<30), zstd.IgnoreChecksum(true))
+	if err != nil {
+		panic(err)
+	}
+	return &codec{enc: enc, dec: dec}
+}
+
+// looksIncompressible estimates, from three 4 KiB samples, whether data is
+// already compressed or encrypted (JPEG, ZIP, video...): the byte entropy of
+// such data is close to 8 bits, and compressing it would only burn CPU.
+func looksIncompressible(data []byte) bool {
+	const sample = 4096
+	if len(data) < 3*sample {
+		return false
+	}
+	var hist [256]uint32
+	for _, off := range []int{0, len(data)/2 - sample/2, len(data) - sample} {
+		for _, c := range data[off : off+sample] {
+			hist[c]++
+		}
+	}
+	total := float64(3 * sample)
+	h := 0.0
+	for _, c := range hist {
+		if c > 0 {
+			p := float64(c) / total
+			h -= p * math.Log2(p)
+		}
+	}
+	// A 12 KiB sample of uniform bytes measures about 7.98 bits.
+	return h > 7.9
+}
+
+// compress returns the stored form of a blob's plaintext and its flags:
+// compressed when that saves at least 1/32, plain otherwise.
+func (c *codec) compress(dst, data []byte) ([]byte, uint8) {
+	if len(data) < 64 || looksIncompressible(data) {
+		return data, 0
+	}
+	out := c.enc.EncodeAll(data, dst[:0])
+	if len(out) < len(data)-len(data)/32 {
+		return out, pack.FlagZstd
+	}
+	return data, 0
+}
+
+// decodeBlob authenticates, decrypts and decompresses one sealed blob.
+func decodeBlob(k *crypto.Key, c *codec, t pack.BlobType, id crypto.ID, flags uint8, rawLen uint32, sealed []byte, buf []byte) ([]byte, error) {
+	plain, err := k.Open(buf[:0], sealed, pack.BlobAAD(t, id))
+	if err != nil {
+		return nil, fmt.Errorf("%s blob %s: %w", t, id.Short(), err)
+	}
+	if flags&pack.FlagZstd != 0 {
+		out, err := c.dec.DecodeAll(plain, make([]byte, 0, rawLen))
+		if err != nil {
+			return nil, fmt.Errorf("%s blob %s: decompressing: %w", t, id.Short(), err)
+		}
+		plain = out
+	}
+	if uint32(len(plain)) != rawLen {
+		return nil, fmt.Errorf("%s blob %s: length %d, index says %d", t, id.Short(), len(plain), rawLen)
+	}
+	return plain, nil
+}
+
+// DecodeBlob opens a sealed blob read from its pack at loc.
+func (r *Repository) DecodeBlob(id crypto.ID, loc index.Location, sealed []byte) ([]byte, error) {
+	return decodeBlob(r.key, r.dec, loc.Type, id, loc.Flags, loc.RawLength, sealed, nil)
+}
