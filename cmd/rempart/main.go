@@ -8,8 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -88,8 +91,30 @@ could not be read, 10 no repository there, 11 repository locked,
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// REMPART_CPUPROFILE=FILE writes a CPU profile, for developers.
+	if p := os.Getenv("REMPART_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer f.Close()
+		}
+	}
+	if p := os.Getenv("REMPART_TRACE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			_ = trace.Start(f)
+			defer f.Close()
+		}
+	}
+	// REMPART_LOG=debug shows the engine's progress notes on stderr.
+	if lv := os.Getenv("REMPART_LOG"); lv != "" {
+		var level slog.Level
+		if level.UnmarshalText([]byte(lv)) == nil {
+			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+		}
+	}
 	root := newRoot()
 	err := root.ExecuteContext(ctx)
+	pprof.StopCPUProfile()
+	trace.Stop()
 	stop()
 	os.Exit(report(err))
 }

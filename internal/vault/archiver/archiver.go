@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -177,17 +178,25 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options) (*Result, err
 		a.savers.Add(1)
 		go a.saver(ctx)
 	}
-	for i := 0; i < n; i++ {
+	pool, err := a.newChunkers(cfg, n)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < 4*n; i++ {
 		a.workers.Add(1)
-		go a.worker(ctx, cfg)
+		go a.worker(ctx, cfg, pool)
 	}
 
+	slog.Debug("backup: parent chosen", "elapsed", time.Since(start))
 	rootFut := a.saveRoot(ctx, paths)
+	slog.Debug("backup: walk done", "elapsed", time.Since(start))
 	close(a.jobs)
 	a.workers.Wait()
+	slog.Debug("backup: files read", "elapsed", time.Since(start))
 	close(a.blobs)
 	a.savers.Wait()
 	<-rootFut.done
+	slog.Debug("backup: blobs saved", "elapsed", time.Since(start))
 
 	if err := a.err(ctx); err != nil {
 		r.Abort()
@@ -201,6 +210,7 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options) (*Result, err
 		r.Abort()
 		return nil, err
 	}
+	slog.Debug("backup: flushed", "elapsed", time.Since(start))
 	packs, err := a.packList()
 	if err != nil {
 		return nil, err
@@ -583,21 +593,21 @@ func (a *archiver) finishDir(ctx context.Context, path string, node, prev *tree.
 	return f
 }
 
-func (a *archiver) worker(ctx context.Context, cfg repo.ChunkerParams) {
+// worker reads files. Small files (below the chunker's minimum size, most
+// files of a town's shares) are read whole into a small buffer and saved as
+// one chunk by the worker itself; larger files borrow one of a few
+// chunkers, whose 8 MiB buffers are the main memory cost. There are more
+// workers than cores so that file system latency overlaps with work.
+func (a *archiver) worker(ctx context.Context, cfg repo.ChunkerParams, chunkerPool chan *chunkers.Chunker) {
 	defer a.workers.Done()
-	buf := make([]byte, cfg.Max)
-	opts := &chunkers.ChunkerOpts{MinSize: cfg.Min, NormalSize: cfg.Avg, MaxSize: cfg.Max, Key: a.r.Key().ChunkerKey()}
-	ch, err := chunkers.NewChunkerBuffer(cfg.Algorithm, eofReader{}, opts, buf)
-	if err != nil {
-		a.setFatal(fmt.Errorf("chunker %s: %w", cfg.Algorithm, err))
-	}
+	small := make([]byte, cfg.Min+1)
 	for job := range a.jobs {
-		if err != nil || a.err(ctx) != nil {
+		if a.err(ctx) != nil {
 			close(job.fut.done)
 			continue
 		}
 		a.progress.current.Store(job.path)
-		ferr := a.readFile(ctx, ch, job)
+		ferr := a.readFile(ctx, job, small, chunkerPool)
 		if ferr != nil {
 			a.fileError(job.path, ferr)
 			job.node.Error = ferr.Error()
@@ -608,6 +618,20 @@ func (a *archiver) worker(ctx context.Context, cfg repo.ChunkerParams) {
 		a.countFile(job.node, job.prev)
 		close(job.fut.done)
 	}
+}
+
+// newChunkers makes the pool of chunkers shared by the workers.
+func (a *archiver) newChunkers(cfg repo.ChunkerParams, n int) (chan *chunkers.Chunker, error) {
+	pool := make(chan *chunkers.Chunker, n)
+	opts := &chunkers.ChunkerOpts{MinSize: cfg.Min, NormalSize: cfg.Avg, MaxSize: cfg.Max, Key: a.r.Key().ChunkerKey()}
+	for i := 0; i < n; i++ {
+		ch, err := chunkers.NewChunkerBuffer(cfg.Algorithm, eofReader{}, opts, make([]byte, cfg.Max))
+		if err != nil {
+			return nil, fmt.Errorf("chunker %s: %w", cfg.Algorithm, err)
+		}
+		pool <- ch
+	}
+	return pool, nil
 }
 
 type eofReader struct{}
@@ -627,16 +651,50 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (a *archiver) readFile(ctx context.Context, ch *chunkers.Chunker, job fileJob) error {
+func (a *archiver) readFile(ctx context.Context, job fileJob, small []byte, pool chan *chunkers.Chunker) error {
 	f, err := openNoAtime(job.path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	cr := &countingReader{r: f, p: a.progress}
+	key := a.r.Key()
+	if job.node.Size < uint64(len(small)-1) {
+		// Read one byte more than the size said, to see a file that grew.
+		n, err := io.ReadFull(cr, small[:job.node.Size+1])
+		switch {
+		case err == nil:
+			// It grew past the size seen: chunk it from the start.
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			a.progress.BytesDone.Add(^uint64(cr.n - 1))
+			cr.n = 0
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			var content []crypto.ID
+			if n > 0 {
+				id := key.BlobID(small[:n])
+				content = []crypto.ID{id}
+				if _, err := a.r.SaveBlob(ctx, pack.DataBlob, id, small[:n]); err != nil {
+					a.setFatal(err)
+					return err
+				}
+			}
+			a.finishFile(job, content, uint64(n))
+			return nil
+		default:
+			return err
+		}
+	}
+	var ch *chunkers.Chunker
+	select {
+	case ch = <-pool:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { pool <- ch }()
 	ch.Reset(cr)
 	var content []crypto.ID
-	key := a.r.Key()
 	for {
 		chunk, cerr := ch.Next()
 		if cerr != nil && !errors.Is(cerr, io.EOF) {
@@ -645,15 +703,7 @@ func (a *archiver) readFile(ctx context.Context, ch *chunkers.Chunker, job fileJ
 		if len(chunk) > 0 {
 			id := key.BlobID(chunk)
 			content = append(content, id)
-			switch {
-			case a.r.HasBlob(pack.DataBlob, id):
-			case cerr != nil && len(content) == 1:
-				// The whole file is one chunk: save it here, no copy.
-				if _, err := a.r.SaveBlob(ctx, pack.DataBlob, id, chunk); err != nil {
-					a.setFatal(err)
-					return err
-				}
-			default:
+			if !a.r.HasBlob(pack.DataBlob, id) {
 				// Hand the chunk to the savers so that one large file
 				// still keeps every core busy.
 				select {
@@ -667,13 +717,17 @@ func (a *archiver) readFile(ctx context.Context, ch *chunkers.Chunker, job fileJ
 			break
 		}
 	}
+	a.finishFile(job, content, cr.n)
+	return nil
+}
+
+func (a *archiver) finishFile(job fileJob, content []crypto.ID, size uint64) {
 	a.use(pack.DataBlob, content...)
 	job.node.Content = content
-	job.node.Size = cr.n
+	job.node.Size = size
 	a.mu.Lock()
-	a.summary.BytesRead += cr.n
+	a.summary.BytesRead += size
 	a.mu.Unlock()
-	return nil
 }
 
 func (a *archiver) saver(ctx context.Context) {
