@@ -90,10 +90,10 @@ type archiver struct {
 	names    names
 	progress *Progress
 
-	jobs     chan fileJob
-	blobs    chan blobJob
-	workers  sync.WaitGroup
-	savers   sync.WaitGroup
+	jobs    chan fileJob
+	blobs   chan blobJob
+	workers sync.WaitGroup
+	savers  sync.WaitGroup
 
 	mu       sync.Mutex
 	summary  snapshot.Summary

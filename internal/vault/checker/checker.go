@@ -66,7 +66,9 @@ type Report struct {
 }
 
 // OK reports whether nothing is damaged.
-func (r *Report) OK() bool { return len(r.Problems) == 0 && len(r.DamagedFiles) == 0 && len(r.DamagedSnapshots) == 0 }
+func (r *Report) OK() bool {
+	return len(r.Problems) == 0 && len(r.DamagedFiles) == 0 && len(r.DamagedSnapshots) == 0
+}
 
 type checker struct {
 	r      *repo.Repository
@@ -214,8 +216,14 @@ func (c *checker) snapshotFiles(ctx context.Context, sn *snapshot.Snapshot) bool
 	unlisted := map[crypto.ID]bool{}
 	idx := c.r.Index()
 	note := func(t pack.BlobType, id crypto.ID) {
-		if loc, ok := idx.Lookup(t, id); ok && !listed[loc.Pack] {
-			unlisted[loc.Pack] = true
+		locs := idx.Locations(t, id)
+		for _, l := range locs {
+			if listed[l.Pack] {
+				return
+			}
+		}
+		if len(locs) > 0 {
+			unlisted[locs[0].Pack] = true
 		}
 	}
 	var walk func(id crypto.ID, p string)

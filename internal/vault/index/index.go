@@ -47,11 +47,14 @@ type Index struct {
 	packSize []int64
 	packPos  map[crypto.ID]uint32
 	blobs    [2]map[crypto.ID]entry
+	// dups holds further copies of a blob (written by concurrent backups):
+	// a snapshot may list the pack of any copy, and prune must not lose one.
+	dups [2]map[crypto.ID][]entry
 }
 
 // New returns an empty index.
 func New() *Index {
-	return &Index{packPos: map[crypto.ID]uint32{}, blobs: [2]map[crypto.ID]entry{{}, {}}}
+	return &Index{packPos: map[crypto.ID]uint32{}, blobs: [2]map[crypto.ID]entry{{}, {}}, dups: [2]map[crypto.ID][]entry{{}, {}}}
 }
 
 // AddPack records a pack and its blobs. Adding a known pack again is a no-op.
@@ -70,10 +73,12 @@ func (x *Index) AddPack(p PackInfo) {
 			continue
 		}
 		m := x.blobs[b.Type]
+		e := entry{pack: pos, flags: b.Flags, offset: b.Offset, length: b.Length, rawLength: b.RawLength}
 		if _, ok := m[b.ID]; ok {
-			continue // duplicate in another pack: the first one wins
+			x.dups[b.Type][b.ID] = append(x.dups[b.Type][b.ID], e)
+			continue
 		}
-		m[b.ID] = entry{pack: pos, flags: b.Flags, offset: b.Offset, length: b.Length, rawLength: b.RawLength}
+		m[b.ID] = e
 	}
 }
 
@@ -93,7 +98,26 @@ func (x *Index) Lookup(t pack.BlobType, id crypto.ID) (Location, bool) {
 	if !ok {
 		return Location{}, false
 	}
-	return Location{Pack: x.packs[e.pack], Type: t, Flags: e.flags, Offset: e.offset, Length: e.length, RawLength: e.rawLength}, true
+	return x.loc(t, e), true
+}
+
+// Locations returns every copy of a blob (usually one).
+func (x *Index) Locations(t pack.BlobType, id crypto.ID) []Location {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e, ok := x.blobs[t][id]
+	if !ok {
+		return nil
+	}
+	out := []Location{x.loc(t, e)}
+	for _, d := range x.dups[t][id] {
+		out = append(out, x.loc(t, d))
+	}
+	return out
+}
+
+func (x *Index) loc(t pack.BlobType, e entry) Location {
+	return Location{Pack: x.packs[e.pack], Type: t, Flags: e.flags, Offset: e.offset, Length: e.length, RawLength: e.rawLength}
 }
 
 // HasPack reports whether a pack is indexed.
@@ -133,13 +157,19 @@ func (x *Index) Count(t pack.BlobType) int {
 	return len(x.blobs[t])
 }
 
-// Each calls fn for every blob (under a read lock: fn must not modify x).
+// Each calls fn for every copy of every blob (under a read lock: fn must
+// not modify x).
 func (x *Index) Each(fn func(id crypto.ID, loc Location)) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	for t, m := range x.blobs {
 		for id, e := range m {
-			fn(id, Location{Pack: x.packs[e.pack], Type: pack.BlobType(t), Flags: e.flags, Offset: e.offset, Length: e.length, RawLength: e.rawLength})
+			fn(id, x.loc(pack.BlobType(t), e))
+		}
+		for id, es := range x.dups[t] {
+			for _, e := range es {
+				fn(id, x.loc(pack.BlobType(t), e))
+			}
 		}
 	}
 }

@@ -15,15 +15,15 @@ import (
 
 // Stats says what prune found and did.
 type Stats struct {
-	Snapshots       int    `json:"snapshots"`
-	PacksTotal      int    `json:"packs_total"`
-	PacksKept       int    `json:"packs_kept"`
-	PacksRemoved    int    `json:"packs_removed"`
-	UnindexedPacks  int    `json:"unindexed_packs_removed"`
-	BytesRemoved    uint64 `json:"bytes_removed"`
-	BytesKept       uint64 `json:"bytes_kept"`
-	IndexFiles      int    `json:"index_files_replaced"`
-	DryRun          bool   `json:"dry_run"`
+	Snapshots      int    `json:"snapshots"`
+	PacksTotal     int    `json:"packs_total"`
+	PacksKept      int    `json:"packs_kept"`
+	PacksRemoved   int    `json:"packs_removed"`
+	UnindexedPacks int    `json:"unindexed_packs_removed"`
+	BytesRemoved   uint64 `json:"bytes_removed"`
+	BytesKept      uint64 `json:"bytes_kept"`
+	IndexFiles     int    `json:"index_files_replaced"`
+	DryRun         bool   `json:"dry_run"`
 }
 
 // ErrUnsafe means prune refused to delete anything because it could not

@@ -521,4 +521,3 @@ func (rs *restorer) finishDirs() {
 		}
 	}
 }
-
