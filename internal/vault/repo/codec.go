@@ -73,13 +73,16 @@ func (c *codec) compress(dst, data []byte) ([]byte, uint8) {
 }
 
 // decodeBlob authenticates, decrypts and decompresses one sealed blob.
-func decodeBlob(k *crypto.Key, c *codec, t pack.BlobType, id crypto.ID, flags uint8, rawLen uint32, sealed []byte, buf []byte) ([]byte, error) {
-	plain, err := k.Open(buf[:0], sealed, pack.BlobAAD(t, id))
+func decodeBlob(k *crypto.Key, c *codec, t pack.BlobType, id crypto.ID, flags uint8, rawLen uint32, sealed []byte, buf, rawBuf []byte) ([]byte, error) {
+	plain, err := k.Open(buf, sealed, pack.BlobAAD(t, id))
 	if err != nil {
 		return nil, fmt.Errorf("%s blob %s: %w", t, id.Short(), err)
 	}
 	if flags&pack.FlagZstd != 0 {
-		out, err := c.dec.DecodeAll(plain, make([]byte, 0, rawLen))
+		if cap(rawBuf) < int(rawLen) {
+			rawBuf = make([]byte, 0, rawLen)
+		}
+		out, err := c.dec.DecodeAll(plain, rawBuf[:0])
 		if err != nil {
 			return nil, fmt.Errorf("%s blob %s: decompressing: %w", t, id.Short(), err)
 		}
@@ -93,5 +96,25 @@ func decodeBlob(k *crypto.Key, c *codec, t pack.BlobType, id crypto.ID, flags ui
 
 // DecodeBlob opens a sealed blob read from its pack at loc.
 func (r *Repository) DecodeBlob(id crypto.ID, loc index.Location, sealed []byte) ([]byte, error) {
-	return decodeBlob(r.key, r.dec, loc.Type, id, loc.Flags, loc.RawLength, sealed, nil)
+	return decodeBlob(r.key, r.dec, loc.Type, id, loc.Flags, loc.RawLength, sealed, nil, nil)
+}
+
+// Scratch holds buffers reused across DecodeBlobInto calls by one
+// goroutine, so that reading many blobs does not allocate for each.
+type Scratch struct {
+	plain, raw []byte
+}
+
+// DecodeBlobInto is DecodeBlob reusing s's buffers: the result is valid
+// until the next call with the same s.
+func (r *Repository) DecodeBlobInto(id crypto.ID, loc index.Location, sealed []byte, s *Scratch) ([]byte, error) {
+	out, err := decodeBlob(r.key, r.dec, loc.Type, id, loc.Flags, loc.RawLength, sealed, s.plain[:0], s.raw[:0])
+	if err == nil {
+		if loc.Flags&pack.FlagZstd != 0 {
+			s.raw = out[:0]
+		} else {
+			s.plain = out[:0]
+		}
+	}
+	return out, err
 }

@@ -198,7 +198,7 @@ func (rs *restorer) selected(p, name string, isDir bool) (take, descend bool) {
 
 // plan walks the tree and records everything to create.
 func (rs *restorer) plan(ctx context.Context, treeID crypto.ID, snapPath, dst string) error {
-	return rs.planDir(ctx, treeID, snapPath, dst, true)
+	return rs.planDir(ctx, treeID, snapPath, dst, len(rs.include) == 0)
 }
 
 func (rs *restorer) planDir(ctx context.Context, treeID crypto.ID, snapPath, dst string, taken bool) error {
@@ -372,11 +372,12 @@ func (rs *restorer) setFatal(err error) {
 func (rs *restorer) restorePack(ctx context.Context, packID crypto.ID, uses []*blobUse) {
 	sort.Slice(uses, func(i, j int) bool { return uses[i].loc.Offset < uses[j].loc.Offset })
 	const maxGap = 1 << 20
+	var scratch repo.Scratch
 	h := backend.Handle{Type: backend.Pack, Name: packID.String()}
 	for i := 0; i < len(uses); {
 		j := i + 1
 		end := int64(uses[i].loc.Offset) + int64(uses[i].loc.Length)
-		for j < len(uses) && int64(uses[j].loc.Offset)-end <= maxGap && end-int64(uses[i].loc.Offset) < 64<<20 {
+		for j < len(uses) && int64(uses[j].loc.Offset)-end <= maxGap && end-int64(uses[i].loc.Offset) < 8<<20 {
 			if e := int64(uses[j].loc.Offset) + int64(uses[j].loc.Length); e > end {
 				end = e
 			}
@@ -390,7 +391,7 @@ func (rs *restorer) restorePack(ctx context.Context, packID crypto.ID, uses []*b
 				continue
 			}
 			off := int64(bu.loc.Offset) - start
-			plain, derr := rs.r.DecodeBlob(bu.id, bu.loc, buf[off:off+int64(bu.loc.Length)])
+			plain, derr := rs.r.DecodeBlobInto(bu.id, bu.loc, buf[off:off+int64(bu.loc.Length)], &scratch)
 			if derr != nil {
 				rs.blobFailed(bu, derr)
 				continue
