@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -108,5 +107,3 @@ func absIfLocal() string {
 	}
 	return ""
 }
-
-var errCanceled = errors.New("interrupted")

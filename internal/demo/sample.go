@@ -94,7 +94,7 @@ func MakeSample(dir string) (int, int64, error) {
 	for i := range head {
 		head[i] = byte(rng.IntN(256))
 	}
-	if _, err := img.Write(head); err == nil {
+	if _, err = img.Write(head); err == nil {
 		_, err = img.WriteAt([]byte("end of disk\n"), 64<<20-12)
 	}
 	if cerr := img.Close(); err == nil {

@@ -71,13 +71,12 @@ func (r *Report) OK() bool {
 }
 
 type checker struct {
-	r      *repo.Repository
-	rep    *Report
-	mu     sync.Mutex
-	bad    [2]map[crypto.ID]string // damaged or missing blobs → reason
-	trees  map[crypto.ID]bool      // trees already walked
-	prog   *Progress
-	inPack map[crypto.ID]map[crypto.ID]bool
+	r     *repo.Repository
+	rep   *Report
+	mu    sync.Mutex
+	bad   [2]map[crypto.ID]string // damaged or missing blobs → reason
+	trees map[crypto.ID]bool      // trees already walked
+	prog  *Progress
 }
 
 func (c *checker) problem(kind, name, detail string) {
