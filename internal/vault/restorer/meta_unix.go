@@ -51,3 +51,21 @@ func mknod(path string, n *tree.Node) error {
 	}
 	return unix.Mknod(path, kind|(n.Mode&0o777), int(n.Rdev))
 }
+
+// applyMetaFD is applyMeta through an open regular file.
+func (rs *restorer) applyMetaFD(f *os.File, n *tree.Node) error {
+	if rs.asRoot {
+		if err := f.Chown(int(n.UID), int(n.GID)); err != nil {
+			return err
+		}
+	}
+	if err := f.Chmod(fileMode(n)); err != nil {
+		return err
+	}
+	ts := []unix.Timespec{unix.NsecToTimespec(n.ModTime.UnixNano()), unix.NsecToTimespec(n.ModTime.UnixNano())}
+	if err := unix.UtimesNanoAt(int(f.Fd()), "", ts, unix.AT_EMPTY_PATH); err != nil {
+		// Kernels without AT_EMPTY_PATH for utimensat: by path.
+		return unix.UtimesNanoAt(unix.AT_FDCWD, f.Name(), ts, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	return nil
+}
