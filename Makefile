@@ -16,8 +16,9 @@ all: build
 # here (build-web) once web/ exists; the binary may then embed web/dist.
 build: build-go
 
+# CGO_ENABLED=0: one static binary that runs on any Linux of the same arch.
 build-go:
-	$(GO) build -o $(BIN) ./cmd/rempart
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/rempart
 
 # Hook for the web UI (later): e.g. `cd web && npm ci && npm run build`,
 # then make build depend on it: `build: build-web build-go`.

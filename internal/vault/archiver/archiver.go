@@ -608,6 +608,13 @@ func (a *archiver) worker(ctx context.Context, cfg repo.ChunkerParams, chunkerPo
 		}
 		a.progress.current.Store(job.path)
 		ferr := a.readFile(ctx, job, small, chunkerPool)
+		if errors.Is(ferr, fs.ErrNotExist) {
+			// Deleted between listing and reading: as if it never was.
+			a.progress.FilesDone.Add(1)
+			job.fut.node = nil
+			close(job.fut.done)
+			continue
+		}
 		if ferr != nil {
 			a.fileError(job.path, ferr)
 			job.node.Error = ferr.Error()
