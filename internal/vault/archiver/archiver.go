@@ -101,6 +101,8 @@ type archiver struct {
 	used     [2]map[crypto.ID]struct{}
 	fatal    error
 	skip     map[string]bool
+	walkers  chan struct{} // tokens for extra folder walkers
+	walking  sync.WaitGroup
 	excludes []string
 }
 
@@ -142,7 +144,7 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options) (*Result, err
 		opts.Host, _ = os.Hostname()
 	}
 	a := &archiver{r: r, opts: opts, progress: opts.Progress, names: names{users: map[uint32]string{}, groups: map[uint32]string{}},
-		skip: map[string]bool{}, excludes: opts.Excludes}
+		skip: map[string]bool{}, excludes: opts.Excludes, walkers: make(chan struct{}, 4)}
 	if a.progress == nil {
 		a.progress = &Progress{}
 	}
@@ -191,6 +193,7 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options) (*Result, err
 
 	slog.Debug("backup: parent chosen", "elapsed", time.Since(start))
 	rootFut := a.saveRoot(ctx, paths)
+	a.walking.Wait()
 	slog.Debug("backup: walk done", "elapsed", time.Since(start))
 	close(a.jobs)
 	a.workers.Wait()
@@ -443,7 +446,24 @@ func (a *archiver) saveEntry(ctx context.Context, path, name string, fi fs.FileI
 	}
 	switch node.Type {
 	case tree.Dir:
-		return a.saveDir(ctx, path, node, prev)
+		select {
+		case a.walkers <- struct{}{}:
+			// Walk this folder on another goroutine: reading folders on
+			// a cold disk is mostly waiting, and several waits overlap.
+			f := &future{done: make(chan struct{})}
+			a.walking.Add(1)
+			go func() {
+				inner := a.saveDir(ctx, path, node, prev)
+				<-a.walkers
+				a.walking.Done()
+				<-inner.done
+				f.node = inner.node
+				close(f.done)
+			}()
+			return f
+		default:
+			return a.saveDir(ctx, path, node, prev)
+		}
 	case tree.Symlink:
 		target, err := os.Readlink(path)
 		if err != nil {

@@ -22,9 +22,16 @@ func (r *Repository) LoadBlob(ctx context.Context, t pack.BlobType, id crypto.ID
 	if !ok {
 		return nil, fmt.Errorf("%s blob %s: %w", t, id.Short(), ErrBlobMissing)
 	}
-	sealed, err := r.be.Load(ctx, backend.Handle{Type: backend.Pack, Name: loc.Pack.String()}, int64(loc.Offset), int64(loc.Length))
-	if err != nil {
-		return nil, fmt.Errorf("%s blob %s in pack %s: %w", t, id.Short(), loc.Pack.Short(), err)
+	var sealed []byte
+	if t == pack.TreeBlob {
+		sealed = r.trees.get(ctx, r, loc)
+	}
+	if sealed == nil {
+		var err error
+		sealed, err = r.be.Load(ctx, backend.Handle{Type: backend.Pack, Name: loc.Pack.String()}, int64(loc.Offset), int64(loc.Length))
+		if err != nil {
+			return nil, fmt.Errorf("%s blob %s in pack %s: %w", t, id.Short(), loc.Pack.Short(), err)
+		}
 	}
 	plain, err := r.DecodeBlob(id, loc, sealed)
 	if err != nil {

@@ -60,6 +60,7 @@ type Repository struct {
 	idx    *index.Index
 	writer *blobWriter
 	dec    *codec
+	trees  treeCache
 }
 
 // Backend returns the storage.

@@ -356,7 +356,7 @@ func (rs *restorer) writeFiles(ctx context.Context) error {
 		return err
 	}
 	for _, f := range rs.files {
-		if f.err != nil && f.remaining.Load() > 0 {
+		if f.err != nil {
 			rs.fail(f.path, f.err)
 		}
 	}
