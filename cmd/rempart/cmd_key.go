@@ -71,7 +71,12 @@ recovery key) as usual; the new one comes from REMPART_NEW_PASSWORD,
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the keys (the one in use is marked with *)",
-		Args:  cobra.NoArgs,
+		Long: `List every key file of the repository: the passphrases and the recovery
+key, with when, where and by whom each was made. The key you opened the
+repository with is marked with *.`,
+		Example: `  rempart key list
+  rempart key list --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			s, err := openRepo(ctx, noLock, "key list", false)
@@ -143,7 +148,10 @@ func newVersion() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Long:  "Print Rempart's version and the repository format it writes.",
+		Example: `  rempart version
+  rempart version --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if g.json {
 				return printJSON(map[string]any{"version": version, "repository_format": 1})
@@ -160,7 +168,8 @@ func newUnlock() *cobra.Command {
 		Short: "Remove stale locks left by killed processes",
 		Long: `Remove locks whose process is gone (on this machine) or that were not
 refreshed for 30 minutes. Locks of running processes are kept.`,
-		Args: cobra.NoArgs,
+		Example: `  rempart unlock`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			s, err := openRepo(ctx, noLock, "unlock", false)

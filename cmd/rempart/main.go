@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -87,6 +88,23 @@ could not be read, 10 no repository there, 11 repository locked,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors and essential results")
 	root.AddCommand(newInit(), newBackup(), newSnapshots(), newLs(), newDiff(), newRestore(), newCheck(),
 		newForget(), newPrune(), newKey(), newDemo(), newVersion(), newUnlock())
+	// Wrong flags and wrong argument counts are usage errors (exit 2).
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	var wrap func(c *cobra.Command)
+	wrap = func(c *cobra.Command) {
+		if orig := c.Args; orig != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := orig(cmd, args); err != nil {
+					return usageError{fmt.Errorf("%w (see `%s --help`)", err, cmd.CommandPath())}
+				}
+				return nil
+			}
+		}
+		for _, sub := range c.Commands() {
+			wrap(sub)
+		}
+	}
+	wrap(root)
 	return root
 }
 
@@ -141,7 +159,7 @@ func report(err error) int {
 		code = exitNoRepo
 	case errors.Is(err, repo.ErrLocked):
 		code = exitLocked
-	case isUsage(err):
+	case isUsage(err), strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"):
 		code = exitUsage
 	}
 	if errors.Is(err, context.Canceled) {
@@ -151,7 +169,7 @@ func report(err error) int {
 		_ = json.NewEncoder(os.Stdout).Encode(map[string]any{"error": err.Error(), "exit_code": code})
 	}
 	fmt.Fprintln(os.Stderr, "rempart:", err)
-	if errors.Is(err, backend.ErrNoSpace) {
+	if errors.Is(err, backend.ErrNoSpace) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		fmt.Fprintln(os.Stderr, "rempart: the repository's disk is full: free space (or `rempart forget` then `rempart prune`) and run again; earlier snapshots are intact.")
 	}
 	return code

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/rempart/rempart/internal/ui"
 	"github.com/rempart/rempart/internal/vault/backend"
@@ -85,6 +87,12 @@ func openRepo(ctx context.Context, mode lockMode, command string, loadIndex bool
 	s := &session{r: r}
 	if mode != noLock {
 		l, err := r.Lock(ctx, mode == exclusiveLock, command)
+		if err != nil && mode == sharedLock && command != "backup" && cannotWrite(err) {
+			// A write-protected repository (read-only medium, full disk)
+			// must still restore and check: reading needs no lock file.
+			fmt.Fprintf(os.Stderr, "warning: cannot write a lock in the repository (%v); going on without one\n", err)
+			err = nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -101,6 +109,11 @@ func openRepo(ctx context.Context, mode lockMode, command string, loadIndex bool
 		}
 	}
 	return s, nil
+}
+
+func cannotWrite(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
+		errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) || errors.Is(err, backend.ErrNoSpace)
 }
 
 // absIfLocal returns the absolute repository path when it is a folder.

@@ -76,4 +76,6 @@ var (
 	ErrNotFound = errors.New("file not found")
 	ErrExists   = errors.New("file already exists with other content")
 	ErrNoSpace  = errors.New("no space left on the storage")
+	// ErrNotRepository means the location cannot hold a repository.
+	ErrNotRepository = errors.New("not a Rempart repository")
 )

@@ -39,38 +39,52 @@ type Decision struct {
 	Reasons  []string
 }
 
-// ParseDuration accepts Go durations and days/weeks/months/years:
-// "14d", "90d", "1y", "2w", "6m" (months), "36h", "1y6m".
+// ParseDuration reads a retention period: a number and a unit, repeated:
+// h (hours), d (days), w (weeks), m (months of 30 days), y (years of 365
+// days), e.g. "14d", "12w", "6m", "1y6m", "36h". Note that "m" is months,
+// not minutes: retention is counted in days. Go durations such as "90m30s"
+// are accepted too when they are not of that form.
 func ParseDuration(s string) (time.Duration, error) {
-	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
-			return 0, fmt.Errorf("negative duration %q", s)
-		}
-		return d, nil
-	}
+	const maxTotal = 200 * 365 * 24 * time.Hour
+	bad := fmt.Errorf("invalid duration %q: use e.g. 14d, 12w, 6m (months), 1y or 36h", s)
 	var total time.Duration
-	num := 0
-	seen := false
+	num, digits := 0, 0
+	ok := s != ""
 	for _, c := range s {
 		switch {
 		case c >= '0' && c <= '9':
 			num = num*10 + int(c-'0')
-			seen = true
-			if num > 100000 {
+			digits++
+			if digits > 7 {
 				return 0, fmt.Errorf("duration %q is too long", s)
 			}
-		case seen && strings.ContainsRune("hdwmy", c):
+		case digits > 0 && strings.ContainsRune("hdwmy", c):
 			unit := map[rune]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'm': 30 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}[c]
+			if time.Duration(num) > maxTotal/unit {
+				return 0, fmt.Errorf("duration %q is too long (more than 200 years)", s)
+			}
 			total += time.Duration(num) * unit
-			num, seen = 0, false
+			if total > maxTotal {
+				return 0, fmt.Errorf("duration %q is too long (more than 200 years)", s)
+			}
+			num, digits = 0, 0
 		default:
-			return 0, fmt.Errorf("invalid duration %q: use e.g. 14d, 12w, 6m, 1y or 36h", s)
+			ok = false
+		}
+		if !ok {
+			break
 		}
 	}
-	if seen || total == 0 {
-		return 0, fmt.Errorf("invalid duration %q: use e.g. 14d, 12w, 6m, 1y or 36h", s)
+	if ok && digits == 0 && total > 0 {
+		return total, nil
 	}
-	return total, nil
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return 0, bad
+		}
+		return d, nil
+	}
+	return 0, bad
 }
 
 type bucketRule struct {

@@ -152,6 +152,11 @@ func Prune(ctx context.Context, r *repo.Repository, dryRun bool) (*Stats, error)
 		}
 		st.IndexFiles++
 	}
+	// Temporary files of killed writers: nobody else runs under our
+	// exclusive lock, so every one of them is garbage.
+	if c, ok := r.Backend().(interface{ RemoveTemporary() }); ok {
+		c.RemoveTemporary()
+	}
 	for _, id := range remove {
 		if err := r.Backend().Remove(ctx, backend.Handle{Type: backend.Pack, Name: id.String()}); err != nil && !errors.Is(err, backend.ErrNotFound) {
 			return nil, fmt.Errorf("removing pack %s: %w", id.Short(), err)

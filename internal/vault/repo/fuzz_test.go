@@ -172,11 +172,8 @@ func FuzzKeyFile(f *testing.F) {
 	f.Add([]byte(`{"version":1,"kind":"passphrase","kdf":{"algorithm":"argon2id","time":1,"memory_kib":8,"threads":1,"salt":"AAAAAAAAAAA="},"wrapped":""}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var kf repo.KeyFile
-		cheap := true
-		if json.Unmarshal(data, &kf) == nil && kf.Kind == repo.KindPassphrase && kf.KDF.Algorithm == "argon2id" &&
-			(kf.KDF.Time > 1 || kf.KDF.MemoryKiB > 64) {
-			cheap = false
-		}
+		cheap := json.Unmarshal(data, &kf) != nil || kf.Kind != repo.KindPassphrase || kf.KDF.Algorithm != "argon2id" ||
+			(kf.KDF.Time <= 1 && kf.KDF.MemoryKiB <= 64)
 		m := newMem()
 		m.files[backend.Handle{Type: backend.Config}] = cfg
 		m.files[backend.Handle{Type: backend.Key, Name: crypto.Hash(data).String()}] = data

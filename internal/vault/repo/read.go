@@ -143,6 +143,21 @@ func (r *Repository) LoadIndex(ctx context.Context) ([]IndexProblem, error) {
 			superseded[s.String()] = true
 		}
 	}
+	// A damaged file already replaced (by RecoverPacks or prune) is no
+	// longer a problem.
+	kept := problems[:0]
+	for _, p := range problems {
+		if !superseded[p.Name] {
+			kept = append(kept, p)
+		}
+	}
+	problems = kept
+	r.damagedIndex = nil
+	for _, p := range problems {
+		if id, err := crypto.ParseID(p.Name); err == nil {
+			r.damagedIndex = append(r.damagedIndex, id)
+		}
+	}
 	for name, f := range files {
 		if superseded[name] {
 			continue
@@ -218,8 +233,10 @@ func (r *Repository) RecoverPacks(ctx context.Context) (int, []IndexProblem, err
 		r.idx.AddPack(info)
 		recovered = append(recovered, info)
 	}
-	if len(recovered) > 0 {
-		if err := r.SaveIndex(ctx, &index.File{Packs: recovered}); err != nil {
+	// Every pack that a damaged index file described is now indexed again
+	// (or was indexed elsewhere): the new file replaces the damaged ones.
+	if len(recovered) > 0 || len(r.damagedIndex) > 0 {
+		if err := r.SaveIndex(ctx, &index.File{Packs: recovered, Supersedes: r.damagedIndex}); err != nil {
 			return 0, problems, err
 		}
 	}

@@ -47,7 +47,7 @@ const DefaultPackSize = 16 << 20
 // Errors callers test with errors.Is.
 var (
 	ErrWrongPassword = errors.New("wrong passphrase or recovery key: no key of this repository opens with it")
-	ErrNotRepository = errors.New("not a Rempart repository")
+	ErrNotRepository = backend.ErrNotRepository
 	ErrNewerFormat   = errors.New("repository was written by a newer Rempart")
 )
 
@@ -61,6 +61,8 @@ type Repository struct {
 	writer *blobWriter
 	dec    *codec
 	trees  treeCache
+	// damagedIndex lists the index files LoadIndex could not read.
+	damagedIndex []crypto.ID
 }
 
 // Backend returns the storage.
@@ -138,8 +140,14 @@ func ReadConfig(ctx context.Context, be backend.Backend) (Config, error) {
 	if cfg.Version > FormatVersion {
 		return cfg, fmt.Errorf("%w (format %d, this program reads up to %d): upgrade Rempart", ErrNewerFormat, cfg.Version, FormatVersion)
 	}
-	if cfg.Version < 1 || cfg.ID == "" || cfg.Chunker.Min <= 0 || cfg.Chunker.Max < cfg.Chunker.Avg || cfg.Chunker.Avg < cfg.Chunker.Min {
+	if cfg.Version < 1 || cfg.ID == "" {
 		return cfg, fmt.Errorf("%s: %w (config file is incomplete)", be.Location(), ErrNotRepository)
+	}
+	// Bounds keep a damaged or hostile config from making a backup allocate
+	// absurd buffers; blob lengths are 32-bit in packs anyway.
+	c := cfg.Chunker
+	if c.Algorithm != DefaultChunker.Algorithm || c.Min < 64 || c.Avg <= c.Min || c.Max <= c.Avg || c.Max > 64<<20 || c.Avg&(c.Avg-1) != 0 {
+		return cfg, fmt.Errorf("%s: %w (config file has unusable chunker settings %+v)", be.Location(), ErrNotRepository, c)
 	}
 	if cfg.PackSize <= 0 || cfg.PackSize > 1<<30 {
 		cfg.PackSize = DefaultPackSize

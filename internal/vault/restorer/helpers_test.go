@@ -3,8 +3,11 @@ package restorer_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"github.com/zeebo/blake3"
+	"golang.org/x/sys/unix"
 	"io"
 	"io/fs"
 	"os"
@@ -119,6 +122,9 @@ func typeOf(m fs.FileMode) string {
 	return "other"
 }
 
+// hashFile hashes a file's size and its non-zero 4 KiB blocks with their
+// offsets: two files hash alike exactly when their bytes are equal, and the
+// holes of a sparse file cost nothing to read (SEEK_DATA/SEEK_HOLE).
 func hashFile(t *testing.T, p string) [32]byte {
 	t.Helper()
 	f, err := os.Open(p)
@@ -126,14 +132,56 @@ func hashFile(t *testing.T, p string) [32]byte {
 		t.Fatalf("open %q: %v", p, err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, f, make([]byte, 1<<20)); err != nil {
-		t.Fatalf("read %q: %v", p, err)
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := fi.Size()
+	h := blake3.New()
+	_ = binary.Write(h, binary.LittleEndian, size)
+	const blk = 4096
+	buf := make([]byte, 1<<20)
+	next := int64(0) // first block not hashed yet
+	for next < size {
+		data, err := unix.Seek(int(f.Fd()), next, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			break
+		} else if err != nil {
+			t.Fatalf("seek %q: %v", p, err)
+		}
+		hole, err := unix.Seek(int(f.Fd()), data, unix.SEEK_HOLE)
+		if err != nil {
+			t.Fatalf("seek %q: %v", p, err)
+		}
+		for pos := max(data&^(blk-1), next); pos < hole; {
+			n, err := f.ReadAt(buf[:min(int64(len(buf)), size-pos)], pos)
+			if err != nil && !errors.Is(err, io.EOF) {
+				t.Fatalf("read %q: %v", p, err)
+			}
+			for i := 0; i < n; i += blk {
+				b := buf[i:min(i+blk, n)]
+				if !allZero(b) {
+					_ = binary.Write(h, binary.LittleEndian, pos+int64(i))
+					_, _ = h.Write(b)
+				}
+			}
+			pos += int64(n)
+			next = pos
+			if n == 0 {
+				break
+			}
+		}
 	}
 	var s [32]byte
 	h.Sum(s[:0])
 	return s
 }
+
+var zeroBlock [4096]byte
+
+// allZero reports whether b (at most 4 KiB) holds only zeros; bytes.Equal
+// keeps it fast under the race detector.
+func allZero(b []byte) bool { return bytes.Equal(b, zeroBlock[:len(b)]) }
 
 // scan records every entry below root (root itself is ".").
 func scan(t *testing.T, root string) manifest {
@@ -262,4 +310,42 @@ func mustWrite(t *testing.T, p string, data []byte, perm fs.FileMode) {
 	}
 }
 
-func equalBytes(a, b []byte) bool { return bytes.Equal(a, b) }
+// TestHashFileHelper checks the comparison helper itself: the same bytes
+// hash alike whether stored sparse or not, and one changed byte shows.
+func TestHashFileHelper(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 3<<20)
+	data[5] = 1
+	data[2<<20+7] = 9
+	dense := filepath.Join(dir, "dense")
+	mustWrite(t, dense, data, 0o600)
+	sparse := filepath.Join(dir, "sparse")
+	f, err := os.Create(sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{1}, 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{9}, 2<<20+7); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if hashFile(t, dense) != hashFile(t, sparse) {
+		t.Fatal("same bytes, different hashes")
+	}
+	data[1<<20] = 1
+	mustWrite(t, dense, data, 0o600)
+	if hashFile(t, dense) == hashFile(t, sparse) {
+		t.Fatal("one byte differs, same hashes")
+	}
+	data[1<<20] = 0
+	mustWrite(t, dense, data, 0o600)
+	mustWrite(t, sparse, append(data, 0), 0o600)
+	if hashFile(t, dense) == hashFile(t, sparse) {
+		t.Fatal("different sizes, same hashes")
+	}
+}

@@ -53,7 +53,7 @@ func Open(root string) (*Local, error) {
 		return nil, err
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("repository %s is not a folder", root)
+		return nil, fmt.Errorf("repository %s is not a folder: %w", root, backend.ErrNotRepository)
 	}
 	return &Local{root: root}, nil
 }
@@ -314,9 +314,14 @@ func (l *Local) Remove(ctx context.Context, h backend.Handle) error {
 }
 
 // RemoveTemporary deletes temporary files left by an interrupted writer.
+//
+// Called only when no writer runs (under an exclusive lock).
 func (l *Local) RemoveTemporary() {
 	_ = filepath.WalkDir(l.root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), ".tmp-") {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".tmp-") || filepath.Dir(p) == l.TempDir() {
 			_ = os.Remove(p)
 		}
 		return nil

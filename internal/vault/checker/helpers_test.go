@@ -1,0 +1,311 @@
+package checker_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"github.com/zeebo/blake3"
+	"golang.org/x/sys/unix"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/rempart/rempart/internal/vault/archiver"
+	"github.com/rempart/rempart/internal/vault/backend/local"
+	"github.com/rempart/rempart/internal/vault/repo"
+	"github.com/rempart/rempart/internal/vault/restorer"
+	"github.com/rempart/rempart/internal/vault/snapshot"
+)
+
+const testPassphrase = "correct horse battery staple"
+
+// testRepo is a fresh repository in a temporary folder.
+type testRepo struct {
+	dir      string
+	r        *repo.Repository
+	recovery string
+}
+
+func newTestRepo(t *testing.T) *testRepo {
+	t.Helper()
+	dir := t.TempDir()
+	be, err := local.Create(dir)
+	if err != nil {
+		t.Fatalf("local.Create: %v", err)
+	}
+	r, rk, err := repo.Init(context.Background(), be, testPassphrase)
+	if err != nil {
+		t.Fatalf("repo.Init: %v", err)
+	}
+	return &testRepo{dir: dir, r: r, recovery: rk}
+}
+
+// reopen opens the repository again (with the fast recovery key) and loads
+// its index, as a new process would.
+func (tr *testRepo) reopen(t *testing.T) *repo.Repository {
+	t.Helper()
+	be, err := local.Open(tr.dir)
+	if err != nil {
+		t.Fatalf("local.Open: %v", err)
+	}
+	r, err := repo.Open(context.Background(), be, tr.recovery)
+	if err != nil {
+		t.Fatalf("repo.Open: %v", err)
+	}
+	if problems, err := r.LoadIndex(context.Background()); err != nil || len(problems) > 0 {
+		t.Fatalf("LoadIndex: %v %v", problems, err)
+	}
+	return r
+}
+
+func backup(t *testing.T, r *repo.Repository, paths ...string) *archiver.Result {
+	t.Helper()
+	res, err := archiver.Backup(context.Background(), r, archiver.Options{Paths: paths, Host: "testhost", Program: "test"})
+	if err != nil {
+		t.Fatalf("Backup: %v", err)
+	}
+	if len(res.Errors) > 0 {
+		t.Fatalf("Backup file errors: %+v", res.Errors)
+	}
+	return res
+}
+
+func restore(t *testing.T, r *repo.Repository, sn *snapshot.Snapshot, include ...string) string {
+	t.Helper()
+	target := t.TempDir()
+	res, err := restorer.Restore(context.Background(), r, sn, restorer.Options{Target: target, Include: include})
+	if err != nil {
+		t.Fatalf("Restore: %v (result %+v)", err, res)
+	}
+	return target
+}
+
+// entry is what the tests compare of one file system entry.
+type entry struct {
+	Type    string
+	Mode    fs.FileMode // permission, set-uid/gid and sticky bits
+	MtimeNs int64
+	Size    int64
+	Sum     [32]byte
+	Target  string
+	UID     uint32
+	GID     uint32
+	Ino     uint64
+	Nlink   uint64
+	Blocks  int64
+}
+
+type manifest map[string]entry
+
+func typeOf(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "file"
+	case m.IsDir():
+		return "dir"
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	case m&fs.ModeNamedPipe != 0:
+		return "fifo"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "dev"
+	}
+	return "other"
+}
+
+// hashFile hashes a file's size and its non-zero 4 KiB blocks with their
+// offsets: two files hash alike exactly when their bytes are equal, and the
+// holes of a sparse file cost nothing to read (SEEK_DATA/SEEK_HOLE).
+func hashFile(t *testing.T, p string) [32]byte {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatalf("open %q: %v", p, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := fi.Size()
+	h := blake3.New()
+	_ = binary.Write(h, binary.LittleEndian, size)
+	const blk = 4096
+	buf := make([]byte, 1<<20)
+	next := int64(0) // first block not hashed yet
+	for next < size {
+		data, err := unix.Seek(int(f.Fd()), next, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			break
+		} else if err != nil {
+			t.Fatalf("seek %q: %v", p, err)
+		}
+		hole, err := unix.Seek(int(f.Fd()), data, unix.SEEK_HOLE)
+		if err != nil {
+			t.Fatalf("seek %q: %v", p, err)
+		}
+		for pos := max(data&^(blk-1), next); pos < hole; {
+			n, err := f.ReadAt(buf[:min(int64(len(buf)), size-pos)], pos)
+			if err != nil && !errors.Is(err, io.EOF) {
+				t.Fatalf("read %q: %v", p, err)
+			}
+			for i := 0; i < n; i += blk {
+				b := buf[i:min(i+blk, n)]
+				if !allZero(b) {
+					_ = binary.Write(h, binary.LittleEndian, pos+int64(i))
+					_, _ = h.Write(b)
+				}
+			}
+			pos += int64(n)
+			next = pos
+			if n == 0 {
+				break
+			}
+		}
+	}
+	var s [32]byte
+	h.Sum(s[:0])
+	return s
+}
+
+var zeroBlock [4096]byte
+
+// allZero reports whether b (at most 4 KiB) holds only zeros; bytes.Equal
+// keeps it fast under the race detector.
+func allZero(b []byte) bool { return bytes.Equal(b, zeroBlock[:len(b)]) }
+
+// scan records every entry below root (root itself is ".").
+func scan(t *testing.T, root string) manifest {
+	t.Helper()
+	m := manifest{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		e := entry{Type: typeOf(fi.Mode()), Mode: fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky),
+			MtimeNs: fi.ModTime().UnixNano(), UID: st.Uid, GID: st.Gid, Ino: st.Ino, Nlink: uint64(st.Nlink), Blocks: st.Blocks}
+		switch e.Type {
+		case "file":
+			e.Size = fi.Size()
+			e.Sum = hashFile(t, p)
+		case "symlink":
+			e.Target, err = os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			e.Mode = 0 // symlink permissions mean nothing on Linux
+		}
+		m[rel] = e
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("scanning %s: %v", root, err)
+	}
+	return m
+}
+
+// linkGroups returns the sets of names that share an inode (hard links).
+func linkGroups(m manifest) []string {
+	byIno := map[uint64][]string{}
+	for p, e := range m {
+		if e.Type == "file" {
+			byIno[e.Ino] = append(byIno[e.Ino], p)
+		}
+	}
+	var out []string
+	for _, names := range byIno {
+		if len(names) > 1 {
+			sort.Strings(names)
+			out = append(out, fmt.Sprintf("%q", names))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// compareEntry reports differences between two entries; skip lists fields
+// not to compare.
+func compareEntry(w, g entry, owner bool) []string {
+	var diffs []string
+	if w.Type != g.Type {
+		return []string{fmt.Sprintf("type %s, want %s", g.Type, w.Type)}
+	}
+	if w.Mode != g.Mode {
+		diffs = append(diffs, fmt.Sprintf("mode %v, want %v", g.Mode, w.Mode))
+	}
+	if w.MtimeNs != g.MtimeNs {
+		diffs = append(diffs, fmt.Sprintf("mtime %d, want %d", g.MtimeNs, w.MtimeNs))
+	}
+	if w.Size != g.Size {
+		diffs = append(diffs, fmt.Sprintf("size %d, want %d", g.Size, w.Size))
+	}
+	if w.Sum != g.Sum {
+		diffs = append(diffs, "content differs")
+	}
+	if w.Target != g.Target {
+		diffs = append(diffs, fmt.Sprintf("link target %q, want %q", g.Target, w.Target))
+	}
+	if owner && (w.UID != g.UID || w.GID != g.GID) {
+		diffs = append(diffs, fmt.Sprintf("owner %d:%d, want %d:%d", g.UID, g.GID, w.UID, w.GID))
+	}
+	return diffs
+}
+
+// compareTrees checks that got holds exactly the entries of want, with the
+// same content and metadata (owners only when running as root), and the
+// same hard-link grouping.
+func compareTrees(t *testing.T, want, got manifest) {
+	t.Helper()
+	owner := os.Geteuid() == 0
+	var problems []string
+	for p, w := range want {
+		g, ok := got[p]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%q: missing", p))
+			continue
+		}
+		for _, d := range compareEntry(w, g, owner) {
+			problems = append(problems, fmt.Sprintf("%q: %s", p, d))
+		}
+	}
+	for p := range got {
+		if _, ok := want[p]; !ok {
+			problems = append(problems, fmt.Sprintf("%q: unexpected", p))
+		}
+	}
+	if w, g := linkGroups(want), linkGroups(got); strings.Join(w, "\n") != strings.Join(g, "\n") {
+		problems = append(problems, fmt.Sprintf("hard links: got %v, want %v", g, w))
+	}
+	sort.Strings(problems)
+	if len(problems) > 20 {
+		problems = append(problems[:20], fmt.Sprintf("... and %d more", len(problems)-20))
+	}
+	if len(problems) > 0 {
+		t.Errorf("restored tree differs:\n%s", strings.Join(problems, "\n"))
+	}
+}
+
+func mustWrite(t *testing.T, p string, data []byte, perm fs.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(p, data, perm); err != nil {
+		t.Fatal(err)
+	}
+}
