@@ -108,7 +108,9 @@ fi
 # Services must listen on loopback only and be stopped via CLEANUP.
 # Tests needing a service that is not configured should t.Skip, not fail.
 # ---------------------------------------------------------------------------
-# (none yet)
+# PostgreSQL: the server store tests start their own throwaway cluster on
+# 127.0.0.1 from the Debian binaries (or use REMPART_TEST_PG_DSN if set).
+step "install postgresql" bash scripts/ensure-apt.sh postgresql
 
 # ---------------------------------------------------------------------------
 # Checks and tests.

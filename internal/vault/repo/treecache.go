@@ -63,3 +63,10 @@ func (c *treeCache) get(ctx context.Context, r *Repository, loc index.Location) 
 	}
 	return data[loc.Offset:end]
 }
+
+// ReleaseCaches drops cached tree packs (after a walk, before heavy work).
+func (r *Repository) ReleaseCaches() {
+	r.trees.mu.Lock()
+	r.trees.packs, r.trees.order, r.trees.size = nil, nil, 0
+	r.trees.mu.Unlock()
+}

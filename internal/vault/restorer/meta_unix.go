@@ -52,20 +52,55 @@ func mknod(path string, n *tree.Node) error {
 	return unix.Mknod(path, kind|(n.Mode&0o777), int(n.Rdev))
 }
 
-// applyMetaFD is applyMeta through an open regular file.
-func (rs *restorer) applyMetaFD(f *os.File, n *tree.Node) error {
-	if rs.asRoot {
-		if err := f.Chown(int(n.UID), int(n.GID)); err != nil {
-			return err
+// createWhole creates (or replaces) a file with data (or a hole of that
+// size when zero), and sets owner (as root), mode and times through the same
+// descriptor. Raw system calls: no poller registration, no mode switches.
+func createWhole(path string, data []byte, zero bool, n *tree.Node, asRoot bool) error {
+	fd, err := unix.Open(path, unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return &os.PathError{Op: "create", Path: path, Err: err}
+	}
+	err = fillFD(fd, data, zero)
+	if err == nil && asRoot {
+		err = unix.Fchown(fd, int(n.UID), int(n.GID))
+	}
+	if err == nil {
+		err = unix.Fchmod(fd, uint32(fileMode(n).Perm())|specialBits(n))
+	}
+	if err == nil {
+		ts := []unix.Timespec{unix.NsecToTimespec(n.ModTime.UnixNano()), unix.NsecToTimespec(n.ModTime.UnixNano())}
+		if err = unix.UtimesNanoAt(fd, "", ts, unix.AT_EMPTY_PATH); err != nil {
+			// Kernels without AT_EMPTY_PATH for utimensat: by path.
+			err = unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW)
 		}
 	}
-	if err := f.Chmod(fileMode(n)); err != nil {
-		return err
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
 	}
-	ts := []unix.Timespec{unix.NsecToTimespec(n.ModTime.UnixNano()), unix.NsecToTimespec(n.ModTime.UnixNano())}
-	if err := unix.UtimesNanoAt(int(f.Fd()), "", ts, unix.AT_EMPTY_PATH); err != nil {
-		// Kernels without AT_EMPTY_PATH for utimensat: by path.
-		return unix.UtimesNanoAt(unix.AT_FDCWD, f.Name(), ts, unix.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
+		return &os.PathError{Op: "write", Path: path, Err: err}
 	}
 	return nil
+}
+
+func fillFD(fd int, data []byte, zero bool) error {
+	if zero {
+		return unix.Ftruncate(fd, int64(len(data)))
+	}
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+// specialBits are set-uid, set-gid and sticky as chmod(2) wants them.
+func specialBits(n *tree.Node) uint32 {
+	return n.Mode & 0o7000
 }

@@ -102,6 +102,7 @@ type restorer struct {
 	fatal   error
 	res     Result
 	include []string
+	small   chan smallWrite
 }
 
 type dirMeta struct {
@@ -149,6 +150,7 @@ func Restore(ctx context.Context, r *repo.Repository, sn *snapshot.Snapshot, opt
 	if err := rs.plan(ctx, sn.Tree, "/", tgt); err != nil {
 		return nil, err
 	}
+	rs.r.ReleaseCaches()
 	if err := rs.writeFiles(ctx); err != nil {
 		return &rs.res, err
 	}
@@ -328,7 +330,21 @@ func (rs *restorer) writeFiles(ctx context.Context) error {
 	sort.Slice(packs, func(i, j int) bool { return packs[i].String() < packs[j].String() })
 	n := rs.opts.Workers
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0) + 1
+		n = runtime.GOMAXPROCS(0)
+	}
+	// Creating a file costs the file system far more than writing a small
+	// one: small files go to a pool of writers so that creations overlap,
+	// while the pack workers keep reading and decrypting.
+	rs.small = make(chan smallWrite, 32)
+	var writers sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for w := range rs.small {
+				rs.writeSingle(w.file, w.data, w.zero)
+			}
+		}()
 	}
 	jobs := make(chan crypto.ID)
 	var wg sync.WaitGroup
@@ -349,6 +365,8 @@ func (rs *restorer) writeFiles(ctx context.Context) error {
 	}
 	close(jobs)
 	wg.Wait()
+	close(rs.small)
+	writers.Wait()
 	if err := rs.getFatal(); err != nil {
 		return err
 	}
@@ -387,7 +405,7 @@ func (rs *restorer) restorePack(ctx context.Context, packID crypto.ID, uses []*b
 	for i := 0; i < len(uses); {
 		j := i + 1
 		end := int64(uses[i].loc.Offset) + int64(uses[i].loc.Length)
-		for j < len(uses) && int64(uses[j].loc.Offset)-end <= maxGap && end-int64(uses[i].loc.Offset) < 8<<20 {
+		for j < len(uses) && int64(uses[j].loc.Offset)-end <= maxGap && end-int64(uses[i].loc.Offset) < 4<<20 {
 			if e := int64(uses[j].loc.Offset) + int64(uses[j].loc.Length); e > end {
 				end = e
 			}
@@ -444,7 +462,15 @@ func (rs *restorer) writeBlob(bu *blobUse, plain []byte) {
 	zero := isZero(plain)
 	for _, t := range bu.targets {
 		if len(t.file.node.Content) == 1 {
-			rs.writeSingle(t.file, plain, zero)
+			if len(plain) <= 1<<20 {
+				data := plain
+				if !zero {
+					data = append([]byte(nil), plain...)
+				}
+				rs.small <- smallWrite{t.file, data, zero}
+			} else {
+				rs.writeSingle(t.file, plain, zero)
+			}
 			continue
 		}
 		if !zero {
@@ -466,23 +492,17 @@ func (rs *restorer) writeBlob(bu *blobUse, plain []byte) {
 	}
 }
 
+// smallWrite is a one-chunk file for the writer pool.
+type smallWrite struct {
+	file *fileState
+	data []byte
+	zero bool
+}
+
 // writeSingle creates a one-chunk file, writes it and sets its metadata
-// through the open descriptor.
+// through one descriptor.
 func (rs *restorer) writeSingle(f *fileState, plain []byte, zero bool) {
-	fd, err := os.OpenFile(f.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err == nil {
-		if zero {
-			err = fd.Truncate(int64(len(plain)))
-		} else {
-			_, err = fd.Write(plain)
-		}
-		if err == nil {
-			err = rs.applyMetaFD(fd, f.node)
-		}
-		if cerr := fd.Close(); err == nil {
-			err = cerr
-		}
-	}
+	err := createWhole(f.path, plain, zero, f.node, rs.asRoot)
 	rs.prog.BytesDone.Add(uint64(len(plain)))
 	rs.prog.FilesDone.Add(1)
 	if err != nil {

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migration is one step of the schema. Steps are never edited once
+// released: a change is a new step at the end. Statements are portable SQL;
+// {{id}} is the dialect's auto-increment primary key.
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+var migrations = []migration{
+	{version: 1, name: "initial schema", stmts: []string{
+		`CREATE TABLE tenants (
+			id {{id}},
+			name TEXT NOT NULL UNIQUE,
+			created_at BIGINT NOT NULL,
+			retention_policy TEXT NOT NULL,
+			lock_settings TEXT NOT NULL
+		)`,
+		`CREATE TABLE accounts (
+			id {{id}},
+			username TEXT NOT NULL UNIQUE,
+			role TEXT NOT NULL CHECK (role IN ('operator', 'tenant_admin', 'auditor')),
+			tenant_id BIGINT REFERENCES tenants (id),
+			password_hash TEXT NOT NULL,
+			totp_secret TEXT,
+			created_at BIGINT NOT NULL,
+			disabled_at BIGINT,
+			CHECK (role <> 'operator' OR tenant_id IS NULL),
+			CHECK (role <> 'tenant_admin' OR tenant_id IS NOT NULL)
+		)`,
+		`CREATE TABLE agents (
+			id {{id}},
+			tenant_id BIGINT NOT NULL REFERENCES tenants (id),
+			host TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			revoked_at BIGINT
+		)`,
+		`CREATE INDEX agents_tenant ON agents (tenant_id)`,
+		`CREATE TABLE api_tokens (
+			id {{id}},
+			selector TEXT NOT NULL UNIQUE,
+			token_hash TEXT NOT NULL,
+			account_id BIGINT REFERENCES accounts (id),
+			agent_id BIGINT REFERENCES agents (id),
+			name TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT,
+			last_used_at BIGINT,
+			CHECK ((account_id IS NULL) <> (agent_id IS NULL))
+		)`,
+		`CREATE INDEX api_tokens_account ON api_tokens (account_id)`,
+		`CREATE INDEX api_tokens_agent ON api_tokens (agent_id)`,
+		`CREATE TABLE enrolment_tokens (
+			id {{id}},
+			selector TEXT NOT NULL UNIQUE,
+			token_hash TEXT NOT NULL,
+			tenant_id BIGINT NOT NULL REFERENCES tenants (id),
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			used_at BIGINT,
+			agent_id BIGINT REFERENCES agents (id)
+		)`,
+		`CREATE TABLE audit (
+			id BIGINT PRIMARY KEY,
+			at BIGINT NOT NULL,
+			actor TEXT NOT NULL,
+			action TEXT NOT NULL,
+			tenant TEXT NOT NULL,
+			detail TEXT NOT NULL,
+			prev_hash TEXT NOT NULL,
+			hash TEXT NOT NULL
+		)`,
+		`CREATE INDEX audit_tenant ON audit (tenant, id)`,
+	}},
+}
+
+// SchemaVersion is the newest schema version this package knows.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+// migrate applies the missing migrations in order, one transaction each,
+// under a lock so that two servers starting together do not both apply one.
+func (s *Store) migrate(ctx context.Context) error {
+	for _, m := range migrations {
+		applied, err := s.applyMigration(ctx, m)
+		if err != nil {
+			return fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
+		}
+		if applied {
+			s.log.InfoContext(ctx, "applied database migration", "dialect", s.d.name(), "version", m.version, "name", m.name)
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, m migration) (bool, error) {
+	applied := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.lock(ctx, tx, lockMigrations); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version BIGINT PRIMARY KEY,
+			name TEXT NOT NULL,
+			applied_at BIGINT NOT NULL
+		)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if current > SchemaVersion() {
+			return fmt.Errorf("the database schema is version %d but this rempart knows only up to %d: upgrade rempart", current, SchemaVersion())
+		}
+		if current >= m.version {
+			return nil
+		}
+		if current != m.version-1 {
+			return fmt.Errorf("the database schema is version %d, migration %d cannot follow it", current, m.version)
+		}
+		for _, stmt := range m.stmts {
+			if _, err := tx.ExecContext(ctx, s.d.ddl(stmt)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.q("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+			m.version, m.name, dbTime(s.now())); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		applied = true
+		return nil
+	})
+	return applied, err
+}
+
+// AppliedMigrations lists the versions recorded in schema_migrations.
+func (s *Store) AppliedMigrations(ctx context.Context) ([]int, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT version FROM schema_migrations ORDER BY version")
+	if err != nil {
+		return nil, fmt.Errorf("store: list migrations: %w", err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("store: list migrations: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list migrations: %w", err)
+	}
+	return out, nil
+}
