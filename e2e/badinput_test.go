@@ -317,7 +317,9 @@ func TestTruncatedPack(t *testing.T) {
 			t.Errorf("undamaged file %s was not restored identical: got %s, want %s", rel, g, w)
 		}
 	}
-	if n < 100 {
+	// Which files share the truncated pack depends on how the workers
+	// interleaved; what matters is that a good number are checked.
+	if n < 30 {
 		t.Errorf("only %d files are undamaged: bad test", n)
 	}
 }
