@@ -103,6 +103,7 @@ type restorer struct {
 	res     Result
 	include []string
 	small   chan smallWrite
+	made    map[string]bool // target folders created
 }
 
 type dirMeta struct {
@@ -143,7 +144,7 @@ func Restore(ctx context.Context, r *repo.Repository, sn *snapshot.Snapshot, opt
 		}
 	}
 	rs := &restorer{r: r, opts: opts, asRoot: os.Geteuid() == 0, prog: opts.Progress, blobs: map[crypto.ID]*blobUse{},
-		inodes: map[[2]uint64]string{}, include: opts.Include}
+		inodes: map[[2]uint64]string{}, include: opts.Include, made: map[string]bool{}}
 	if rs.prog == nil {
 		rs.prog = &Progress{}
 	}
@@ -209,7 +210,7 @@ func (rs *restorer) planDir(ctx context.Context, treeID crypto.ID, snapPath, dst
 	}
 	t, err := rs.r.LoadTree(ctx, treeID)
 	if err != nil {
-		rs.fail(snapPath, fmt.Errorf("folder cannot be read from the repository: %w", err))
+		rs.fail(dst, fmt.Errorf("folder cannot be read from the repository: %w", err))
 		return nil
 	}
 	for _, n := range t.Nodes {
@@ -224,21 +225,27 @@ func (rs *restorer) planDir(ctx context.Context, treeID crypto.ID, snapPath, dst
 			if !take && !descend {
 				continue
 			}
-			if err := os.MkdirAll(dp, 0o700); err != nil {
-				if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) {
-					return fmt.Errorf("creating %s: %w", dp, err)
+			if take {
+				// The whole folder is restored, empty or not.
+				if err := rs.ensureDir(dp); err != nil {
+					return err
 				}
-				rs.fail(dp, err)
-				continue
 			}
-			rs.res.Dirs++
 			if err := rs.planDir(ctx, *n.Subtree, sp, dp, take); err != nil {
 				return err
 			}
-			rs.dirs = append(rs.dirs, dirMeta{dp, n})
+			// A folder only walked through for --include exists only if
+			// something inside it matched.
+			if take || rs.made[dp] {
+				rs.res.Dirs++
+				rs.dirs = append(rs.dirs, dirMeta{dp, n})
+			}
 		case tree.File:
 			if !take {
 				continue
+			}
+			if err := rs.ensureDir(dst); err != nil {
+				return err
 			}
 			if n.Links > 1 && n.Inode != 0 {
 				key := [2]uint64{n.DeviceID, n.Inode}
@@ -253,9 +260,31 @@ func (rs *restorer) planDir(ctx context.Context, treeID crypto.ID, snapPath, dst
 			}
 		default:
 			if take {
+				if err := rs.ensureDir(dst); err != nil {
+					return err
+				}
 				rs.others = append(rs.others, otherNode{dp, n})
 			}
 		}
+	}
+	return nil
+}
+
+// ensureDir creates a folder of the target (and its parents) once. Only a
+// full or read-only disk is fatal; other failures are reported for the
+// folder and the files in it then fail on their own.
+func (rs *restorer) ensureDir(dir string) error {
+	if rs.made[dir] {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) {
+			return fmt.Errorf("creating %s: %w", dir, err)
+		}
+		rs.fail(dir, err)
+	}
+	for d := dir; d != rs.opts.Target && !rs.made[d] && len(d) > len(rs.opts.Target); d = filepath.Dir(d) {
+		rs.made[d] = true
 	}
 	return nil
 }
