@@ -398,7 +398,13 @@ func (sc *scenario) verifyRestore(t *testing.T, r *repo.Repository, i int, sn *s
 		if res != nil {
 			got := map[string]bool{}
 			for _, e := range res.Errors {
-				got[strings.TrimPrefix(e.Path, target)] = true
+				// Errors name target paths; the target itself is the
+				// snapshot's root.
+				p := strings.TrimPrefix(e.Path, target)
+				if p == "" {
+					p = "/"
+				}
+				got[p] = true
 			}
 			if !sameSet(got, setOf(bad...)) {
 				t.Errorf("restore of %s reports problems with %q, want %q", sn.ID.Short(), keys(got), bad)
