@@ -9,10 +9,12 @@ import (
 
 	"github.com/rempart/rempart/internal/ui"
 	"github.com/rempart/rempart/internal/vault/archiver"
+	"github.com/rempart/rempart/internal/vault/repo"
 )
 
 func newBackup() *cobra.Command {
 	var opts archiver.Options
+	var compression string
 	cmd := &cobra.Command{
 		Use:   "backup PATH...",
 		Short: "Make a snapshot of files and folders",
@@ -45,6 +47,11 @@ snapshot is still made and the command exits with status 3.`,
 					fmt.Fprintf(os.Stderr, "warning: pack %s is unreadable (%v); run `rempart check`\n", p.Name[:8], p.Err)
 				}
 			}
+			level, err := repo.ParseCompression(compression)
+			if err != nil {
+				return usageError{err}
+			}
+			s.r.SetCompression(level)
 			opts.Paths = args
 			opts.Program = "rempart " + version
 			opts.SkipPaths = append(opts.SkipPaths, absIfLocal())
@@ -97,6 +104,7 @@ snapshot is still made and the command exits with status 3.`,
 	f.StringArrayVar(&opts.Tags, "tag", nil, "label the snapshot (repeatable), e.g. --tag daily")
 	f.StringArrayVarP(&opts.Excludes, "exclude", "e", nil, "skip files and folders matching a pattern (repeatable): a name pattern like '*.tmp', or a path like '/srv/cache'")
 	f.StringVar(&opts.Host, "host", "", "host name recorded in the snapshot (default: this machine's name)")
+	f.StringVar(&compression, "compression", envOr("REMPART_COMPRESSION", "auto"), "auto (balanced), fast (less CPU, a few % bigger), max (smaller, more CPU) or off")
 	return cmd
 }
 

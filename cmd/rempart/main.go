@@ -209,3 +209,11 @@ func say(format string, args ...any) {
 	}
 	fmt.Printf(format+"\n", args...)
 }
+
+// envOr returns the environment variable, or def when it is unset.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

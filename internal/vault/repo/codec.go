@@ -12,25 +12,71 @@ import (
 	"github.com/rempart/rempart/internal/vault/pack"
 )
 
+// Compression says how hard backups compress new data. Every level
+// writes standard zstd frames, so readers never need to know which was used.
+type Compression string
+
+// Compression levels.
+const (
+	CompressAuto Compression = "auto" // zstd default level; skips data that is already compressed
+	CompressFast Compression = "fast" // zstd fastest level: less CPU, a few percent bigger
+	CompressMax  Compression = "max"  // zstd better-compression level: more CPU, smaller
+	CompressOff  Compression = "off"  // store as is
+)
+
+// ParseCompression reads a level name.
+func ParseCompression(s string) (Compression, error) {
+	switch c := Compression(s); c {
+	case CompressAuto, CompressFast, CompressMax, CompressOff:
+		return c, nil
+	case "":
+		return CompressAuto, nil
+	}
+	return "", fmt.Errorf("unknown compression %q: use auto, fast, max or off", s)
+}
+
 // codec compresses and decompresses blobs. zstd's EncodeAll and DecodeAll
 // are safe for concurrent use; the concurrency settings bound their memory.
 type codec struct {
-	enc *zstd.Encoder
-	dec *zstd.Decoder
+	level Compression
+	enc   *zstd.Encoder
+	dec   *zstd.Decoder
 }
 
-func newCodec() *codec {
-	n := runtime.GOMAXPROCS(0)
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(n),
+func newEncoder(level Compression) *zstd.Encoder {
+	l := zstd.SpeedDefault
+	switch level {
+	case CompressFast:
+		l = zstd.SpeedFastest
+	case CompressMax:
+		l = zstd.SpeedBetterCompression
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(l), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
 		zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		panic(err) // only on invalid options
 	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(n), zstd.WithDecoderMaxMemory(1<<30), zstd.IgnoreChecksum(true))
+	return enc
+}
+
+func newCodec() *codec {
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithDecoderMaxMemory(1<<30), zstd.IgnoreChecksum(true))
 	if err != nil {
 		panic(err)
 	}
-	return &codec{enc: enc, dec: dec}
+	return &codec{level: CompressAuto, enc: newEncoder(CompressAuto), dec: dec}
+}
+
+// SetCompression chooses how the next blobs are compressed. Call it before
+// StartWriting.
+func (r *Repository) SetCompression(c Compression) {
+	if c == r.dec.level {
+		return
+	}
+	r.dec.level = c
+	if c != CompressOff {
+		r.dec.enc = newEncoder(c)
+	}
 }
 
 // looksIncompressible estimates, from three 4 KiB samples, whether data is
@@ -62,7 +108,7 @@ func looksIncompressible(data []byte) bool {
 // compress returns the stored form of a blob's plaintext and its flags:
 // compressed when that saves at least 1/32, plain otherwise.
 func (c *codec) compress(dst, data []byte) ([]byte, uint8) {
-	if len(data) < 64 || looksIncompressible(data) {
+	if c.level == CompressOff || len(data) < 64 || looksIncompressible(data) {
 		return data, 0
 	}
 	out := c.enc.EncodeAll(data, dst[:0])
