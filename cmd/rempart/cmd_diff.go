@@ -13,9 +13,10 @@ import (
 )
 
 type diffEntry struct {
-	Path   string `json:"path"`
-	Change string `json:"change"` // added, removed, modified, metadata
-	Type   string `json:"type"`
+	Path    string `json:"path"`
+	PathRaw []byte `json:"path_raw,omitempty"` // when not valid UTF-8
+	Change  string `json:"change"`             // added, removed, modified, metadata
+	Type    string `json:"type"`
 }
 
 // diffTrees compares two trees; unchanged sub-trees (same ID) are skipped
@@ -62,30 +63,30 @@ func diffTrees(ctx context.Context, r *repo.Repository, a, b *crypto.ID, prefix 
 		p := path.Join(prefix, name)
 		switch {
 		case nb == nil:
-			fn(diffEntry{p, "removed", typ})
+			fn(diffEntry{Path: p, Change: "removed", Type: typ})
 			if na.Type == tree.Dir {
 				if err := diffTrees(ctx, r, na.Subtree, nil, p, fn); err != nil {
 					return err
 				}
 			}
 		case na == nil:
-			fn(diffEntry{p, "added", typ})
+			fn(diffEntry{Path: p, Change: "added", Type: typ})
 			if nb.Type == tree.Dir {
 				if err := diffTrees(ctx, r, nil, nb.Subtree, p, fn); err != nil {
 					return err
 				}
 			}
 		case na.Type != nb.Type:
-			fn(diffEntry{p, "removed", na.Type})
-			fn(diffEntry{p, "added", nb.Type})
+			fn(diffEntry{Path: p, Change: "removed", Type: na.Type})
+			fn(diffEntry{Path: p, Change: "added", Type: nb.Type})
 		case na.Type == tree.Dir:
 			if err := diffTrees(ctx, r, na.Subtree, nb.Subtree, p, fn); err != nil {
 				return err
 			}
 		case !sameContent(na, nb):
-			fn(diffEntry{p, "modified", typ})
+			fn(diffEntry{Path: p, Change: "modified", Type: typ})
 		case na.Mode != nb.Mode || !na.ModTime.Equal(nb.ModTime) || na.UID != nb.UID || na.GID != nb.GID:
-			fn(diffEntry{p, "metadata", typ})
+			fn(diffEntry{Path: p, Change: "metadata", Type: typ})
 		}
 	}
 	return nil
@@ -130,6 +131,7 @@ only (U: mode, owner or time) from SNAPSHOT1 to SNAPSHOT2.`,
 			counts := map[string]int{}
 			err = diffTrees(ctx, s.r, &a.Tree, &b.Tree, "/", func(d diffEntry) {
 				counts[d.Change]++
+				d.PathRaw = rawIfInvalid(d.Path)
 				if g.json {
 					out = append(out, d)
 					return

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +18,7 @@ import (
 
 type lsEntry struct {
 	Path       string    `json:"path"`
+	PathRaw    []byte    `json:"path_raw,omitempty"` // the exact bytes, when the name is not valid UTF-8
 	Type       string    `json:"type"`
 	Size       uint64    `json:"size"`
 	Mode       string    `json:"mode"`
@@ -94,7 +96,7 @@ characters of one, or "latest".`,
 				if under != "/" && p != under && !strings.HasPrefix(p, under+"/") {
 					return nil
 				}
-				e := lsEntry{Path: p, Type: n.Type, Size: n.Size, Mode: modeString(n), ModTime: n.ModTime, User: n.User, Group: n.Group, LinkTarget: n.LinkTarget}
+				e := lsEntry{Path: p, PathRaw: rawIfInvalid(p), Type: n.Type, Size: n.Size, Mode: modeString(n), ModTime: n.ModTime, User: n.User, Group: n.Group, LinkTarget: n.LinkTarget}
 				if g.json {
 					out = append(out, e)
 					return nil
@@ -127,4 +129,13 @@ characters of one, or "latest".`,
 	}
 	cmd.Flags().BoolVarP(&long, "long", "l", false, "show mode, owner, size and time")
 	return cmd
+}
+
+// rawIfInvalid returns the bytes of a name that JSON cannot carry exactly
+// (not valid UTF-8), so that scripts can still name the file.
+func rawIfInvalid(p string) []byte {
+	if utf8.ValidString(p) {
+		return nil
+	}
+	return []byte(p)
 }
