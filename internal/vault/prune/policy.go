@@ -87,6 +87,19 @@ func ParseDuration(s string) (time.Duration, error) {
 	return 0, bad
 }
 
+// FormatDuration writes a retention period the way people say it: "14d",
+// "36h", or a Go duration for anything finer.
+func FormatDuration(d time.Duration) string {
+	day := 24 * time.Hour
+	switch {
+	case d > 0 && d%day == 0:
+		return fmt.Sprintf("%dd", d/day)
+	case d > 0 && d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
+}
+
 type bucketRule struct {
 	name  string
 	count int
@@ -115,7 +128,7 @@ func Apply(p Policy, group []*snapshot.Snapshot, now time.Time) []Decision {
 			d.Reasons = append(d.Reasons, fmt.Sprintf("last %d", p.Last))
 		}
 		if p.Within > 0 && now.Sub(s.Time) <= p.Within {
-			d.Reasons = append(d.Reasons, "within "+p.Within.String())
+			d.Reasons = append(d.Reasons, "within "+FormatDuration(p.Within))
 		}
 		for _, tag := range p.Tags {
 			if s.HasTag(tag) {
