@@ -54,7 +54,10 @@ snapshot is still made and the command exits with status 3.`,
 			s.r.SetCompression(level)
 			opts.Paths = args
 			opts.Program = "rempart " + version
-			opts.SkipPaths = append(opts.SkipPaths, absIfLocal())
+			if p := absIfLocal(); p != "" {
+				// Never back up the repository into itself.
+				opts.SkipPaths = append(opts.SkipPaths, p)
+			}
 			prog := &archiver.Progress{}
 			opts.Progress = prog
 			start := time.Now()

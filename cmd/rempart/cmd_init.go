@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rempart/rempart/internal/ui"
-	"github.com/rempart/rempart/internal/vault/backend/local"
 	"github.com/rempart/rempart/internal/vault/repo"
 )
 
@@ -46,7 +45,7 @@ the repository. Rempart cannot recover either for you.`,
 			if len(pw) < 8 {
 				return usagef("passphrase too short: use at least 8 characters (a few words is best)")
 			}
-			be, err := local.Create(path)
+			be, err := createBackend(path)
 			if err != nil {
 				return err
 			}

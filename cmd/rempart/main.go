@@ -82,12 +82,13 @@ could not be read, 10 no repository there, 11 repository locked,
 		SilenceErrors: true,
 	}
 	pf := root.PersistentFlags()
-	pf.StringVarP(&g.repo, "repo", "r", os.Getenv("REMPART_REPO"), "repository folder (default $REMPART_REPO)")
+	pf.StringVarP(&g.repo, "repo", "r", os.Getenv("REMPART_REPO"), "repository folder, or https://HOST:PORT/TENANT on a server (default $REMPART_REPO)")
 	pf.StringVar(&g.passwordFile, "password-file", os.Getenv("REMPART_PASSWORD_FILE"), "read the passphrase from the first line of this file (default $REMPART_PASSWORD_FILE)")
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors and essential results")
 	root.AddCommand(newInit(), newBackup(), newSnapshots(), newLs(), newDiff(), newRestore(), newCheck(),
-		newForget(), newPrune(), newKey(), newDemo(), newVersion(), newUnlock())
+		newForget(), newPrune(), newKey(), newDemo(), newVersion(), newUnlock(),
+		newServer(), newLogin(), newTenant(), newAgent())
 	// Wrong flags and wrong argument counts are usage errors (exit 2).
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	var wrap func(c *cobra.Command)

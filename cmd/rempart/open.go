@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
+	"time"
 
+	"github.com/rempart/rempart/internal/clientconf"
 	"github.com/rempart/rempart/internal/ui"
 	"github.com/rempart/rempart/internal/vault/backend"
 	"github.com/rempart/rempart/internal/vault/backend/local"
+	"github.com/rempart/rempart/internal/vault/backend/remote"
 	"github.com/rempart/rempart/internal/vault/repo"
 )
 
@@ -34,9 +39,62 @@ func password(label string) (string, error) {
 }
 
 func openBackend(path string) (backend.Backend, error) {
+	if isRemote(path) {
+		return openRemote(path)
+	}
 	be, err := local.Open(path)
 	if err != nil {
 		return nil, openError{err}
+	}
+	return be, nil
+}
+
+// createBackend is where init creates a repository: a new local folder, or
+// the tenant's (empty) repository on a server.
+func createBackend(path string) (backend.Backend, error) {
+	if isRemote(path) {
+		return openRemote(path)
+	}
+	return local.Create(path)
+}
+
+// isRemote reports whether --repo names a server (https://HOST:PORT/TENANT).
+func isRemote(path string) bool {
+	return strings.HasPrefix(path, "https://") || strings.HasPrefix(path, "http://")
+}
+
+// openRemote opens https://HOST:PORT/TENANT with what `rempart agent join`
+// or `rempart login` saved for that server: the agent token of that tenant,
+// else the admin session, and the pinned CA.
+func openRemote(path string) (backend.Backend, error) {
+	if strings.HasPrefix(path, "http://") {
+		return nil, usagef("repository %s: servers are reached over HTTPS only: use https://HOST:PORT/TENANT", path)
+	}
+	st, err := clientconf.Load()
+	if err != nil {
+		return nil, err
+	}
+	sv := st.Server(path)
+	if sv == nil || sv.CAFingerprint == "" {
+		return nil, fmt.Errorf("repository %s: this machine does not know that server yet: run `rempart agent join URL TOKEN` (or `rempart login URL`) first", path)
+	}
+	u, err := url.Parse(path)
+	if err != nil {
+		return nil, usagef("repository address %q: %v", path, err)
+	}
+	token := ""
+	if a := sv.Agents[strings.Trim(u.Path, "/")]; a != nil {
+		token = a.Token
+	} else if sv.Admin.Valid(time.Now()) {
+		token = sv.Admin.Token
+	}
+	client, err := pinnedClient(sv)
+	if err != nil {
+		return nil, err
+	}
+	be, err := remote.New(path, token, client)
+	if err != nil {
+		return nil, usageError{err}
 	}
 	return be, nil
 }
@@ -116,8 +174,12 @@ func cannotWrite(err error) bool {
 		errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) || errors.Is(err, backend.ErrNoSpace)
 }
 
-// absIfLocal returns the absolute repository path when it is a folder.
+// absIfLocal returns the absolute repository path when it is a folder, and
+// "" for a server.
 func absIfLocal() string {
+	if isRemote(g.repo) {
+		return ""
+	}
 	if p, err := filepath.Abs(g.repo); err == nil {
 		return p
 	}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rempart/rempart/internal/server"
+)
+
+func newServer() *cobra.Command {
+	var flags server.Config
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the backup server (HTTPS) that keeps the towns' backups out of attackers' reach",
+		Long: `Run the Rempart backup server. Machines back up into it over HTTPS and can never
+delete or change what is stored (see docs/server.md).
+
+Everything lives in the data folder (--data): the local certificate authority
+(ca/), the database (rempart.db, or PostgreSQL with --db postgres://...) and the
+repositories (repos/). At start the server prints its URL and the fingerprint
+of its certificate authority: clients check it once when they first connect.
+
+On first start it creates the operator account "admin" with the password in
+REMPART_ADMIN_PASSWORD, or a generated one that is printed once.
+
+Settings may also come from a YAML file (--config) with the keys listen, data,
+db and extra_names (the names clients use to reach this server); flags win.
+Stop the server with Ctrl-C or SIGTERM: requests in flight finish first.`,
+		Example: `  REMPART_ADMIN_PASSWORD='a long admin password' rempart server --listen 0.0.0.0:8443 --data /var/lib/rempart
+  rempart server --config /etc/rempart/rempart.yaml
+  rempart server --listen 127.0.0.1:0 --data /tmp/rempart-test --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var cfg server.Config
+			if configFile != "" {
+				var err error
+				if cfg, err = server.LoadConfigFile(configFile); err != nil {
+					return err
+				}
+			}
+			f := cmd.Flags()
+			if f.Changed("listen") || cfg.Listen == "" {
+				cfg.Listen = flags.Listen
+			}
+			if f.Changed("data") {
+				cfg.Data = flags.Data
+			}
+			if f.Changed("db") {
+				cfg.DB = flags.DB
+			}
+			if f.Changed("extra-name") {
+				cfg.ExtraNames = flags.ExtraNames
+			}
+			cfg.AdminPassword = os.Getenv("REMPART_ADMIN_PASSWORD")
+			cfg.Ready = printServerInfo
+			return server.Run(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&flags.Listen, "listen", server.DefaultListen, "HTTPS address to listen on, HOST:PORT (0.0.0.0:8443 for every interface; port 0 picks a free one)")
+	f.StringVar(&flags.Data, "data", server.DefaultDataDir(), "data folder: certificates, database and repositories")
+	f.StringVar(&flags.DB, "db", "", "database: empty for SQLite in the data folder, or postgres://USER:PASS@HOST/DB")
+	f.StringSliceVar(&flags.ExtraNames, "extra-name", nil, "host name or address clients use to reach the server, added to its certificate (repeatable)")
+	f.StringVar(&configFile, "config", "", "YAML settings file (keys: listen, data, db, extra_names); flags override it")
+	return cmd
+}
+
+// printServerInfo tells the person who started the server what clients need.
+func printServerInfo(i server.Info) {
+	if g.json {
+		_ = printJSON(i)
+		return
+	}
+	fmt.Printf("Rempart server listening on %s\n", i.URL)
+	fmt.Printf("CA fingerprint (SHA-256): %s\n", i.CAFingerprint)
+	fmt.Printf("Data folder: %s (database: %s)\n", i.DataDir, i.Database)
+	if i.AdminCreated && i.AdminPassword != "" {
+		fmt.Printf("\nFirst start: created the operator account \"admin\" with this password, SHOWN ONLY NOW:\n\n    %s\n\nWrite it down, then sign in with: rempart login %s --user admin --ca-fingerprint %s\n", i.AdminPassword, i.URL, i.CAFingerprint)
+	} else if i.AdminCreated {
+		fmt.Printf("First start: created the operator account \"admin\" with the password in REMPART_ADMIN_PASSWORD.\n")
+	}
+	fmt.Printf("Clients check the fingerprint above when they first connect. Stop with Ctrl-C.\n")
+}

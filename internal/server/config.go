@@ -1,0 +1,95 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultListen is where the server listens when nothing else is said:
+// this machine only, so that exposing it to the network is a decision.
+const DefaultListen = "127.0.0.1:8443"
+
+// Config is what Run needs. Build it with LoadConfigFile and override the
+// fields given on the command line.
+type Config struct {
+	// Listen is the HTTPS address, host:port (port 0: any free port).
+	Listen string `yaml:"listen"`
+	// Data is the data folder: ca/, rempart.db and repos/ live there.
+	Data string `yaml:"data"`
+	// DB is "" for SQLite in the data folder, or a postgres:// DSN.
+	DB string `yaml:"db"`
+	// ExtraNames are host names or addresses that clients use to reach the
+	// server, added to its certificate.
+	ExtraNames []string `yaml:"extra_names"`
+
+	// AdminPassword is the password of the first operator account "admin"
+	// (created at first start only); "" generates one and reports it once.
+	AdminPassword string `yaml:"-"`
+	// Ready is called once the server listens (nil: nothing is called).
+	Ready func(Info) `yaml:"-"`
+}
+
+// Info is what the server tells the person who started it.
+type Info struct {
+	URL           string `json:"url"`            // https://HOST:PORT
+	Addr          string `json:"addr"`           // the address actually listened on
+	CAFingerprint string `json:"ca_fingerprint"` // what clients must pin
+	DataDir       string `json:"data"`
+	Database      string `json:"database"` // "sqlite" or "postgres"
+	// AdminCreated is true on first start, when the account "admin" was
+	// created; AdminPassword is then set only if it was generated.
+	AdminCreated  bool   `json:"admin_created"`
+	AdminPassword string `json:"admin_password,omitempty"`
+}
+
+// LoadConfigFile reads a rempart.yaml file (keys: listen, data, db,
+// extra_names). Unknown keys are refused, so that a typo is not ignored.
+func LoadConfigFile(path string) (Config, error) {
+	var c Config
+	f, err := os.Open(path)
+	if err != nil {
+		return c, fmt.Errorf("server: configuration file: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return c, fmt.Errorf("server: configuration file %s: %w", path, err)
+	}
+	if c.Data != "" && !filepath.IsAbs(c.Data) {
+		// A relative data folder is relative to the file, not to wherever
+		// the server happens to be started from.
+		c.Data = filepath.Join(filepath.Dir(path), c.Data)
+	}
+	return c, nil
+}
+
+// DefaultDataDir is /var/lib/rempart for root, else a folder in the user's
+// data directory.
+func DefaultDataDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/rempart"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "rempart", "server")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "rempart", "server")
+	}
+	return "rempart-data"
+}
+
+func (c Config) withDefaults() Config {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Data == "" {
+		c.Data = DefaultDataDir()
+	}
+	return c
+}
