@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/rempart/rempart/internal/atomicfile"
 	"github.com/rempart/rempart/internal/vault/backend"
 )
 
@@ -145,14 +146,10 @@ func (s *Folder) Put(ctx context.Context, tenant string, f File, body io.Reader,
 			return mapErr(fmt.Errorf("recording writer: %w", err))
 		}
 	}
-	if opts.Replace {
-		err = os.Rename(tmp, p)
-	} else {
-		// Link never replaces an existing file.
-		err = os.Link(tmp, p)
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s: %w", f.Name, ErrExists)
-		}
+	// Link (without Replace) never replaces an existing file.
+	err = atomicfile.Place(tmp, p, opts.Replace)
+	if !opts.Replace && errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s: %w", f.Name, ErrExists)
 	}
 	if err != nil {
 		return mapErr(fmt.Errorf("storing %s: %w", f.Name, err))
@@ -163,48 +160,27 @@ func (s *Folder) Put(ctx context.Context, tenant string, f File, body io.Reader,
 // writeTemp copies body into a synced, read-only temporary file in dir and
 // returns its path; verify runs before the file is closed.
 func writeTemp(ctx context.Context, dir string, body io.Reader, verify func() error) (string, error) {
-	fh, err := os.CreateTemp(dir, ".tmp-")
+	fh, err := atomicfile.Create(dir)
 	if err != nil {
 		return "", mapErr(fmt.Errorf("creating temporary file: %w", err))
 	}
-	name := fh.Name()
-	fail := func(err error) (string, error) {
-		_ = fh.Close()
-		_ = os.Remove(name)
-		return "", err
-	}
 	if _, err := io.Copy(fh, ctxReader{ctx, body}); err != nil {
-		return fail(mapErr(err))
+		atomicfile.Discard(fh)
+		return "", mapErr(err)
 	}
 	if verify != nil {
 		if err := verify(); err != nil {
-			return fail(err)
+			atomicfile.Discard(fh)
+			return "", err
 		}
 	}
-	if err := fh.Sync(); err != nil {
-		return fail(mapErr(err))
-	}
-	if err := fh.Chmod(0o400); err != nil {
-		return fail(err)
-	}
-	if err := fh.Close(); err != nil {
-		_ = os.Remove(name)
+	if err := atomicfile.Seal(fh); err != nil {
 		return "", mapErr(err)
 	}
-	return name, nil
+	return fh.Name(), nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return mapErr(fmt.Errorf("syncing %s: %w", dir, err))
-	}
-	return nil
-}
+func syncDir(dir string) error { return mapErr(atomicfile.SyncDir(dir)) }
 
 // List calls fn for each stored file of type t (none when the tenant has
 // stored nothing yet).

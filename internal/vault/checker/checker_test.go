@@ -22,6 +22,7 @@ import (
 	"github.com/rempart/rempart/internal/vault/restorer"
 	"github.com/rempart/rempart/internal/vault/snapshot"
 	"github.com/rempart/rempart/internal/vault/tree"
+	"github.com/rempart/rempart/internal/vault/vaulttest"
 )
 
 // scenario is a pristine repository with two snapshots of about 45 MB of
@@ -32,7 +33,7 @@ type scenario struct {
 	recovery string
 	src      string
 	snaps    []*snapshot.Snapshot
-	want     []manifest               // src as each snapshot saw it
+	want     []vaulttest.Manifest     // src as each snapshot saw it
 	index    []string                 // index file written by each backup
 	files    []map[string][]crypto.ID // per snapshot: file path -> content
 	folders  []map[string]crypto.ID   // per snapshot: folder path -> tree ID
@@ -43,17 +44,6 @@ var (
 	scenarioOnce sync.Once
 	scenarioVal  *scenario
 )
-
-func randBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := 0; i < n; i += 8 {
-		v := rng.Uint64()
-		for j := 0; j < 8 && i+j < n; j++ {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
-	return b
-}
 
 var scratch string // shared by the tests of this package, removed by TestMain
 
@@ -86,10 +76,10 @@ func buildScenario(t *testing.T) *scenario {
 	if err := os.MkdirAll(filepath.Join(sc.src, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	write := func(rel string, data []byte) { mustWrite(t, filepath.Join(sc.src, rel), data, 0o644) }
+	write := func(rel string, data []byte) { vaulttest.MustWrite(t, filepath.Join(sc.src, rel), data, 0o644) }
 	var first []byte
 	for i := 0; i < 14; i++ {
-		data := randBytes(rng, 2500<<10+rng.IntN(700<<10))
+		data := vaulttest.RandBytes(rng, 2500<<10+rng.IntN(700<<10))
 		if i == 0 {
 			first = data
 		}
@@ -97,7 +87,7 @@ func buildScenario(t *testing.T) *scenario {
 	}
 	write("dup of big-00.bin", first) // same blobs, two names
 	for i := 0; i < 3; i++ {
-		write(fmt.Sprintf("sub/part %d.dat", i), randBytes(rng, 1<<20))
+		write(fmt.Sprintf("sub/part %d.dat", i), vaulttest.RandBytes(rng, 1<<20))
 	}
 	for i := 0; i < 5; i++ {
 		write(fmt.Sprintf("small-%d.txt", i), []byte(strings.Repeat(fmt.Sprintf("line %d\n", i), 100+i)))
@@ -108,7 +98,7 @@ func buildScenario(t *testing.T) *scenario {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, rk, err := repo.Init(ctx, be, testPassphrase)
+	r, rk, err := repo.Init(ctx, be, vaulttest.Passphrase)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,25 +109,25 @@ func buildScenario(t *testing.T) *scenario {
 				t.Fatal(err)
 			}
 			for i := 0; i < 3; i++ {
-				write(fmt.Sprintf("more/new-%d.bin", i), randBytes(rng, 1500<<10))
+				write(fmt.Sprintf("more/new-%d.bin", i), vaulttest.RandBytes(rng, 1500<<10))
 			}
 		}
 		before, err := r.IndexFiles(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := backup(t, r, sc.src)
+		res := vaulttest.Backup(t, r, sc.src)
 		after, err := r.IndexFiles(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		added := difference(after, before)
+		added := vaulttest.Difference(after, before)
 		if len(added) != 1 {
 			t.Fatalf("backup %d wrote %d index files, the scenario needs exactly 1", step, len(added))
 		}
 		sc.index = append(sc.index, added[0])
 		sc.snaps = append(sc.snaps, res.Snapshot)
-		sc.want = append(sc.want, scan(t, sc.src))
+		sc.want = append(sc.want, vaulttest.Scan(t, sc.src))
 	}
 	// What is where, read back through a fresh Repository.
 	r, err = openRepo(sc.dir, sc.recovery)
@@ -172,20 +162,6 @@ func buildScenario(t *testing.T) *scenario {
 		sc.folders = append(sc.folders, folders)
 	}
 	return sc
-}
-
-func difference(a, b []string) []string {
-	in := map[string]bool{}
-	for _, x := range b {
-		in[x] = true
-	}
-	var out []string
-	for _, x := range a {
-		if !in[x] {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 func openRepo(dir, secret string) (*repo.Repository, error) {
@@ -421,21 +397,21 @@ func (sc *scenario) verifyRestore(t *testing.T, r *repo.Repository, i int, sn *s
 		}
 		return false
 	}
-	want := manifest{}
+	want := vaulttest.Manifest{}
 	for rel, e := range sc.want[i] {
 		if !skip(rel) {
 			want[rel] = e
 		}
 	}
-	got := manifest{}
+	got := vaulttest.Manifest{}
 	if _, err := os.Stat(filepath.Join(target, sc.src)); err == nil {
-		for rel, e := range scan(t, filepath.Join(target, sc.src)) {
+		for rel, e := range vaulttest.Scan(t, filepath.Join(target, sc.src)) {
 			if !skip(rel) {
 				got[rel] = e
 			}
 		}
 	}
-	compareTrees(t, want, got)
+	vaulttest.CompareTrees(t, want, got)
 }
 
 // flip changes one byte of a stored file.

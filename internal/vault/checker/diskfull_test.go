@@ -18,6 +18,7 @@ import (
 	"github.com/rempart/rempart/internal/vault/backend/local"
 	"github.com/rempart/rempart/internal/vault/checker"
 	"github.com/rempart/rempart/internal/vault/repo"
+	"github.com/rempart/rempart/internal/vault/vaulttest"
 )
 
 // fullDisk is a folder backend that runs out of space: saves fail with
@@ -90,12 +91,12 @@ func TestBackupOnFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		mustWrite(t, filepath.Join(src, "old", fmt.Sprintf("f%d", i)), randBytes(rng, 2<<20), 0o644)
+		vaulttest.MustWrite(t, filepath.Join(src, "old", fmt.Sprintf("f%d", i)), vaulttest.RandBytes(rng, 2<<20), 0o644)
 	}
-	mustWrite(t, filepath.Join(src, "old", "note.txt"), []byte("hello\n"), 0o644)
-	tr := newTestRepo(t)
-	first := backup(t, tr.r, src).Snapshot
-	want1 := scan(t, src)
+	vaulttest.MustWrite(t, filepath.Join(src, "old", "note.txt"), []byte("hello\n"), 0o644)
+	tr := vaulttest.NewRepo(t)
+	first := vaulttest.Backup(t, tr.R, src).Snapshot
+	want1 := vaulttest.Scan(t, src)
 
 	// About 31 MB of new data: more than the 24 MiB budget, in which the
 	// first pack (16 to 24 MiB: it closes past 16 MiB, blobs are at most
@@ -104,9 +105,9 @@ func TestBackupOnFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 10; i++ {
-		mustWrite(t, filepath.Join(src, "new", fmt.Sprintf("n%02d", i)), randBytes(rng, 3<<20), 0o644)
+		vaulttest.MustWrite(t, filepath.Join(src, "new", fmt.Sprintf("n%02d", i)), vaulttest.RandBytes(rng, 3<<20), 0o644)
 	}
-	want2 := scan(t, src)
+	want2 := vaulttest.Scan(t, src)
 
 	for _, tc := range []struct {
 		name   string
@@ -119,7 +120,7 @@ func TestBackupOnFullDisk(t *testing.T) {
 		{"snapshot", 1 << 40, []backend.FileType{backend.Snapshot}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			plain, err := local.Open(tr.dir)
+			plain, err := local.Open(tr.Dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +128,7 @@ func TestBackupOnFullDisk(t *testing.T) {
 			for _, ty := range tc.types {
 				full.types[ty] = true
 			}
-			r, err := repo.Open(ctx, full, tr.recovery)
+			r, err := repo.Open(ctx, full, tr.Recovery)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,12 +143,12 @@ func TestBackupOnFullDisk(t *testing.T) {
 				t.Fatal("the backend never failed")
 			}
 			t.Logf("error: %v (%d bytes stored before)", err, full.used)
-			if l := leftovers(t, tr.dir); len(l) > 0 {
+			if l := leftovers(t, tr.Dir); len(l) > 0 {
 				t.Errorf("temporary files left behind: %q", l)
 			}
 
 			// The repository is intact and the old snapshot is still alone.
-			r = tr.reopen(t)
+			r = tr.Reopen(t)
 			rep, err := checker.Check(ctx, r, checker.Options{ReadData: true})
 			if err != nil {
 				t.Fatal(err)
@@ -159,17 +160,17 @@ func TestBackupOnFullDisk(t *testing.T) {
 			if err != nil || len(sns) != 1 || sns[0].ID != first.ID {
 				t.Fatalf("snapshots after a failed backup: %v %v", sns, err)
 			}
-			compareTrees(t, want1, scan(t, filepath.Join(restore(t, r, first), src)))
+			vaulttest.CompareTrees(t, want1, vaulttest.Scan(t, filepath.Join(vaulttest.Restore(t, r, first), src)))
 		})
 	}
 
 	// With space again, the backup goes through and restores.
-	r := tr.reopen(t)
-	second := backup(t, r, src).Snapshot
-	r = tr.reopen(t)
-	compareTrees(t, want2, scan(t, filepath.Join(restore(t, r, second), src)))
-	compareTrees(t, want1, scan(t, filepath.Join(restore(t, r, first), src)))
-	rep, err := checker.Check(ctx, tr.reopen(t), checker.Options{ReadData: true})
+	r := tr.Reopen(t)
+	second := vaulttest.Backup(t, r, src).Snapshot
+	r = tr.Reopen(t)
+	vaulttest.CompareTrees(t, want2, vaulttest.Scan(t, filepath.Join(vaulttest.Restore(t, r, second), src)))
+	vaulttest.CompareTrees(t, want1, vaulttest.Scan(t, filepath.Join(vaulttest.Restore(t, r, first), src)))
+	rep, err := checker.Check(ctx, tr.Reopen(t), checker.Options{ReadData: true})
 	if err != nil || !rep.OK() || rep.Snapshots != 2 {
 		t.Errorf("final check: %+v %v", rep, err)
 	}

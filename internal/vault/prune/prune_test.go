@@ -21,18 +21,8 @@ import (
 	"github.com/rempart/rempart/internal/vault/prune"
 	"github.com/rempart/rempart/internal/vault/repo"
 	"github.com/rempart/rempart/internal/vault/snapshot"
+	"github.com/rempart/rempart/internal/vault/vaulttest"
 )
-
-func randBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := 0; i < n; i += 8 {
-		v := rng.Uint64()
-		for j := 0; j < 8 && i+j < n; j++ {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
-	return b
-}
 
 func packSet(t *testing.T, r *repo.Repository) map[crypto.ID]bool {
 	t.Helper()
@@ -62,10 +52,10 @@ func sameIDs(a, b map[crypto.ID]bool) bool { return len(a) == len(b) && len(minu
 // history is a repository with three snapshots: S1 (keep/), S2 (keep/ and
 // a/, a/ all new data), S3 (keep/ and c/, a/ deleted). S1 is tagged.
 type history struct {
-	tr    *testRepo
+	tr    *vaulttest.Repo
 	src   string
 	snaps []*snapshot.Snapshot
-	want  []manifest
+	want  []vaulttest.Manifest
 	packs []map[crypto.ID]bool // packs written by each backup
 	index []string             // index file written by each backup
 }
@@ -74,29 +64,29 @@ func makeHistory(t *testing.T) *history {
 	t.Helper()
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(5, 55))
-	h := &history{tr: newTestRepo(t), src: filepath.Join(t.TempDir(), "src")}
+	h := &history{tr: vaulttest.NewRepo(t), src: filepath.Join(t.TempDir(), "src")}
 	for _, d := range []string{"keep", "a", "c"} {
 		if err := os.MkdirAll(filepath.Join(h.src, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i := 0; i < 3; i++ {
-		mustWrite(t, filepath.Join(h.src, "keep", fmt.Sprint("k", i)), randBytes(rng, 300<<10), 0o644)
+		vaulttest.MustWrite(t, filepath.Join(h.src, "keep", fmt.Sprint("k", i)), vaulttest.RandBytes(rng, 300<<10), 0o644)
 	}
 	steps := []func(){
 		func() {},
 		func() {
-			mustWrite(t, filepath.Join(h.src, "a", "big"), randBytes(rng, 3<<20), 0o644)
-			mustWrite(t, filepath.Join(h.src, "a", "small"), randBytes(rng, 1000), 0o644)
+			vaulttest.MustWrite(t, filepath.Join(h.src, "a", "big"), vaulttest.RandBytes(rng, 3<<20), 0o644)
+			vaulttest.MustWrite(t, filepath.Join(h.src, "a", "small"), vaulttest.RandBytes(rng, 1000), 0o644)
 		},
 		func() {
 			if err := os.RemoveAll(filepath.Join(h.src, "a")); err != nil {
 				t.Fatal(err)
 			}
-			mustWrite(t, filepath.Join(h.src, "c", "mid"), randBytes(rng, 2<<20), 0o644)
+			vaulttest.MustWrite(t, filepath.Join(h.src, "c", "mid"), vaulttest.RandBytes(rng, 2<<20), 0o644)
 		},
 	}
-	r := h.tr.r
+	r := h.tr.R
 	for i, step := range steps {
 		step()
 		before, beforeIdx := packSet(t, r), indexFiles(t, r)
@@ -109,9 +99,9 @@ func makeHistory(t *testing.T) *history {
 			t.Fatal(err)
 		}
 		h.snaps = append(h.snaps, res.Snapshot)
-		h.want = append(h.want, scan(t, h.src))
+		h.want = append(h.want, vaulttest.Scan(t, h.src))
 		h.packs = append(h.packs, minus(packSet(t, r), before))
-		newIdx := difference(indexFiles(t, r), beforeIdx)
+		newIdx := vaulttest.Difference(indexFiles(t, r), beforeIdx)
 		if len(newIdx) != 1 {
 			t.Fatalf("backup %d wrote %d index files, want 1", i, len(newIdx))
 		}
@@ -132,20 +122,6 @@ func indexFiles(t *testing.T, r *repo.Repository) []string {
 	return names
 }
 
-func difference(a, b []string) []string {
-	in := map[string]bool{}
-	for _, x := range b {
-		in[x] = true
-	}
-	var out []string
-	for _, x := range a {
-		if !in[x] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 // verifyAll checks the repository and restores every snapshot but the
 // forgotten ones.
 func (h *history) verifyAll(t *testing.T, r *repo.Repository, live []int, unused int) {
@@ -159,7 +135,7 @@ func (h *history) verifyAll(t *testing.T, r *repo.Repository, live []int, unused
 			rep.OK(), rep.Snapshots, len(live), rep.UnusedPacks, unused, rep.Problems, rep.DamagedFiles)
 	}
 	for _, i := range live {
-		compareTrees(t, h.want[i], scan(t, filepath.Join(restore(t, r, h.snaps[i]), h.src)))
+		vaulttest.CompareTrees(t, h.want[i], vaulttest.Scan(t, filepath.Join(vaulttest.Restore(t, r, h.snaps[i]), h.src)))
 	}
 }
 
@@ -196,8 +172,8 @@ func copyDir(t *testing.T, src string) string {
 
 func openAt(t *testing.T, dir, recovery string) *repo.Repository {
 	t.Helper()
-	tr := &testRepo{dir: dir, recovery: recovery}
-	return tr.reopen(t)
+	tr := &vaulttest.Repo{Dir: dir, Recovery: recovery}
+	return tr.Reopen(t)
 }
 
 func TestPruneRemovesExactlyUnusedPacks(t *testing.T) {
@@ -206,12 +182,12 @@ func TestPruneRemovesExactlyUnusedPacks(t *testing.T) {
 	if len(h.packs[1]) < 2 {
 		t.Fatalf("the second backup wrote %d packs, want data and tree packs", len(h.packs[1]))
 	}
-	r := h.tr.reopen(t)
+	r := h.tr.Reopen(t)
 	h.forget(t, r)
 	all := packSet(t, r)
-	pre := copyDir(t, h.tr.dir) // the repository just before prune
+	pre := copyDir(t, h.tr.Dir) // the repository just before prune
 
-	st, err := prune.Prune(ctx, h.tr.reopen(t), true)
+	st, err := prune.Prune(ctx, h.tr.Reopen(t), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +198,7 @@ func TestPruneRemovesExactlyUnusedPacks(t *testing.T) {
 		t.Fatal("the dry run changed the repository")
 	}
 
-	st, err = prune.Prune(ctx, h.tr.reopen(t), false)
+	st, err = prune.Prune(ctx, h.tr.Reopen(t), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,18 +212,18 @@ func TestPruneRemovesExactlyUnusedPacks(t *testing.T) {
 	if len(newIndex) != 1 {
 		t.Fatalf("%d index files after prune, want 1", len(newIndex))
 	}
-	newIdx, err := os.ReadFile(filepath.Join(h.tr.dir, "index", newIndex[0]))
+	newIdx, err := os.ReadFile(filepath.Join(h.tr.Dir, "index", newIndex[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.verifyAll(t, h.tr.reopen(t), []int{0, 2}, 0)
+	h.verifyAll(t, h.tr.Reopen(t), []int{0, 2}, 0)
 
 	// Pruning again finds nothing to remove.
-	st, err = prune.Prune(ctx, h.tr.reopen(t), false)
+	st, err = prune.Prune(ctx, h.tr.Reopen(t), false)
 	if err != nil || st.PacksRemoved != 0 {
 		t.Errorf("second prune: %+v %v", st, err)
 	}
-	h.verifyAll(t, h.tr.reopen(t), []int{0, 2}, 0)
+	h.verifyAll(t, h.tr.Reopen(t), []int{0, 2}, 0)
 
 	// Prune killed at each step leaves a usable repository, and running it
 	// again finishes the work. The states are rebuilt from the copy taken
@@ -284,12 +260,12 @@ func TestPruneRemovesExactlyUnusedPacks(t *testing.T) {
 				n++
 			}
 			left := len(h.packs[1]) - tc.removedPacks
-			h.verifyAll(t, openAt(t, dir, h.tr.recovery), []int{0, 2}, left)
-			st, err := prune.Prune(ctx, openAt(t, dir, h.tr.recovery), false)
+			h.verifyAll(t, openAt(t, dir, h.tr.Recovery), []int{0, 2}, left)
+			st, err := prune.Prune(ctx, openAt(t, dir, h.tr.Recovery), false)
 			if err != nil || st.PacksRemoved != left {
 				t.Fatalf("prune after the crash: %+v %v; want %d packs removed", st, err, left)
 			}
-			r := openAt(t, dir, h.tr.recovery)
+			r := openAt(t, dir, h.tr.Recovery)
 			if !sameIDs(packSet(t, r), minus(all, h.packs[1])) {
 				t.Error("pack set differs from an uninterrupted prune")
 			}
@@ -304,13 +280,13 @@ func TestPruneRemovesExactlyUnusedPacks(t *testing.T) {
 func TestPruneKeepsPacksWhoseIndexIsLost(t *testing.T) {
 	ctx := context.Background()
 	h := makeHistory(t)
-	r := h.tr.reopen(t)
+	r := h.tr.Reopen(t)
 	h.forget(t, r)
 
 	// Split the third backup's index in two (tree packs, data packs), as
 	// a large backup writes several, then lose the data one.
 	name := h.index[2]
-	buf, err := os.ReadFile(filepath.Join(h.tr.dir, "index", name))
+	buf, err := os.ReadFile(filepath.Join(h.tr.Dir, "index", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +316,7 @@ func TestPruneKeepsPacksWhoseIndexIsLost(t *testing.T) {
 
 	// The check sees the files of c/ as damaged (their blobs are in no
 	// index) and the packs as unused.
-	rep, err := checker.Check(ctx, h.tr.reopen(t), checker.Options{})
+	rep, err := checker.Check(ctx, h.tr.Reopen(t), checker.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +325,7 @@ func TestPruneKeepsPacksWhoseIndexIsLost(t *testing.T) {
 	}
 
 	all := packSet(t, r)
-	st, err := prune.Prune(ctx, h.tr.reopen(t), false)
+	st, err := prune.Prune(ctx, h.tr.Reopen(t), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,12 +340,12 @@ func TestPruneKeepsPacksWhoseIndexIsLost(t *testing.T) {
 	}
 
 	// Re-index from the packs' own headers: everything is whole again.
-	r = h.tr.reopen(t)
+	r = h.tr.Reopen(t)
 	n, problems, err := r.RecoverPacks(ctx)
 	if err != nil || len(problems) > 0 || n != len(lost) {
 		t.Fatalf("RecoverPacks: %d, %v, %v; want %d packs", n, problems, err, len(lost))
 	}
-	h.verifyAll(t, h.tr.reopen(t), []int{0, 2}, 0)
+	h.verifyAll(t, h.tr.Reopen(t), []int{0, 2}, 0)
 }
 
 // TestRecoverPacksAfterIndexDeleted: a whole index file deleted (a backup
@@ -378,10 +354,10 @@ func TestPruneKeepsPacksWhoseIndexIsLost(t *testing.T) {
 func TestRecoverPacksAfterIndexDeleted(t *testing.T) {
 	ctx := context.Background()
 	h := makeHistory(t)
-	if err := os.Remove(filepath.Join(h.tr.dir, "index", h.index[2])); err != nil {
+	if err := os.Remove(filepath.Join(h.tr.Dir, "index", h.index[2])); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := checker.Check(ctx, h.tr.reopen(t), checker.Options{})
+	rep, err := checker.Check(ctx, h.tr.Reopen(t), checker.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,21 +365,21 @@ func TestRecoverPacksAfterIndexDeleted(t *testing.T) {
 		rep.UnusedPacks != len(h.packs[2]) {
 		t.Errorf("check: damaged %+v, %d unused packs (want %d)", rep.DamagedFiles, rep.UnusedPacks, len(h.packs[2]))
 	}
-	all := packSet(t, h.tr.r)
-	if _, err := prune.Prune(ctx, h.tr.reopen(t), false); !errors.Is(err, prune.ErrUnsafe) {
+	all := packSet(t, h.tr.R)
+	if _, err := prune.Prune(ctx, h.tr.Reopen(t), false); !errors.Is(err, prune.ErrUnsafe) {
 		t.Errorf("prune with a snapshot it cannot read: %v, want ErrUnsafe", err)
 	}
-	if !sameIDs(packSet(t, h.tr.r), all) {
+	if !sameIDs(packSet(t, h.tr.R), all) {
 		t.Fatal("prune removed packs while refusing")
 	}
-	r := h.tr.reopen(t)
+	r := h.tr.Reopen(t)
 	n, problems, err := r.RecoverPacks(ctx)
 	if err != nil || len(problems) > 0 || n != len(h.packs[2]) {
 		t.Fatalf("RecoverPacks: %d, %v, %v; want %d", n, problems, err, len(h.packs[2]))
 	}
 	// Nothing left to recover the second time.
-	if n, _, err := h.tr.reopen(t).RecoverPacks(ctx); err != nil || n != 0 {
+	if n, _, err := h.tr.Reopen(t).RecoverPacks(ctx); err != nil || n != 0 {
 		t.Errorf("second RecoverPacks: %d %v", n, err)
 	}
-	h.verifyAll(t, h.tr.reopen(t), []int{0, 1, 2}, 0)
+	h.verifyAll(t, h.tr.Reopen(t), []int{0, 1, 2}, 0)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/rempart/rempart/internal/vault/pack"
 	"github.com/rempart/rempart/internal/vault/restorer"
 	"github.com/rempart/rempart/internal/vault/tree"
+	"github.com/rempart/rempart/internal/vault/vaulttest"
 )
 
 // TestRestoreReportsUnreadableBlobs: a blob that no longer decrypts (one
@@ -23,18 +24,17 @@ import (
 func TestRestoreReportsUnreadableBlobs(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(3, 33))
-	g := &treeGen{rng: rng}
 	src := filepath.Join(t.TempDir(), "src")
 	if err := os.Mkdir(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for name, size := range map[string]int{"one-chunk": 10000, "many-chunks": 3 << 20, "intact-small": 2000, "intact-big": 2 << 20} {
-		mustWrite(t, filepath.Join(src, name), g.randBytes(size), 0o644)
+		vaulttest.MustWrite(t, filepath.Join(src, name), vaulttest.RandBytes(rng, size), 0o644)
 	}
-	want := scan(t, src)
-	tr := newTestRepo(t)
-	sn := backup(t, tr.r, src).Snapshot
-	r := tr.reopen(t)
+	want := vaulttest.Scan(t, src)
+	tr := vaulttest.NewRepo(t)
+	sn := vaulttest.Backup(t, tr.R, src).Snapshot
+	r := tr.Reopen(t)
 
 	// Find the files' blobs.
 	content := map[string][]crypto.ID{}
@@ -63,7 +63,7 @@ func TestRestoreReportsUnreadableBlobs(t *testing.T) {
 			t.Fatal("blob not indexed")
 		}
 		s := loc.Pack.String()
-		p := filepath.Join(tr.dir, "data", s[:2], s)
+		p := filepath.Join(tr.Dir, "data", s[:2], s)
 		f, err := os.OpenFile(p, os.O_RDWR, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -81,7 +81,7 @@ func TestRestoreReportsUnreadableBlobs(t *testing.T) {
 	}
 
 	target := t.TempDir()
-	res, err := restorer.Restore(ctx, tr.reopen(t), sn, restorer.Options{Target: target})
+	res, err := restorer.Restore(ctx, tr.Reopen(t), sn, restorer.Options{Target: target})
 	if !errors.Is(err, restorer.ErrDamaged) {
 		t.Errorf("Restore with two unreadable blobs: %v, want ErrDamaged", err)
 	}
@@ -95,10 +95,10 @@ func TestRestoreReportsUnreadableBlobs(t *testing.T) {
 	if strings.Join(named, ",") != "many-chunks,one-chunk" {
 		t.Errorf("Restore names %q as damaged, want many-chunks and one-chunk", named)
 	}
-	got := scan(t, filepath.Join(target, src))
+	got := vaulttest.Scan(t, filepath.Join(target, src))
 	for _, name := range []string{"one-chunk", "many-chunks"} {
 		delete(want, name)
 		delete(got, name)
 	}
-	compareTrees(t, want, got)
+	vaulttest.CompareTrees(t, want, got)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rempart/rempart/internal/vault/restorer"
+	"github.com/rempart/rempart/internal/vault/vaulttest"
 )
 
 // includeTree builds a small fixed tree for the --include tests.
@@ -25,7 +26,7 @@ func includeTree(t *testing.T, src string) {
 		"photos/x.jpg": "x", "photos/y.txt": "y", "notes.txt": "notes", "other/e.bin": "eeee",
 		"other/odd\nname.txt": "odd", "other/\xff.txt": "raw",
 	} {
-		mustWrite(t, filepath.Join(src, name), []byte(content), 0o640)
+		vaulttest.MustWrite(t, filepath.Join(src, name), []byte(content), 0o640)
 	}
 	if err := os.Link(filepath.Join(src, "other/e.bin"), filepath.Join(src, "hl/link1")); err != nil {
 		t.Fatal(err)
@@ -55,10 +56,10 @@ func includeMatches(patterns []string, abs string) bool {
 func TestRestoreInclude(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "src")
 	includeTree(t, src)
-	all := scan(t, src)
-	tr := newTestRepo(t)
-	sn := backup(t, tr.r, src).Snapshot
-	r := tr.reopen(t)
+	all := vaulttest.Scan(t, src)
+	tr := vaulttest.NewRepo(t)
+	sn := vaulttest.Backup(t, tr.R, src).Snapshot
+	r := tr.Reopen(t)
 
 	for _, tc := range []struct {
 		name    string
@@ -78,7 +79,7 @@ func TestRestoreInclude(t *testing.T) {
 		{"folder name", []string{"sub"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			want := manifest{}
+			want := vaulttest.Manifest{}
 			for rel, e := range all {
 				if rel != "." && includeMatches(tc.include, filepath.Join(src, rel)) {
 					want[rel] = e
@@ -90,8 +91,8 @@ func TestRestoreInclude(t *testing.T) {
 			if len(want) < 2 {
 				t.Fatalf("pattern %q matches nothing: bad test", tc.include)
 			}
-			target := restore(t, r, sn, tc.include...)
-			got := scan(t, filepath.Join(target, src))
+			target := vaulttest.Restore(t, r, sn, tc.include...)
+			got := vaulttest.Scan(t, filepath.Join(target, src))
 			if tc.byName {
 				for rel, e := range got {
 					if e.Type == "dir" {
@@ -101,12 +102,12 @@ func TestRestoreInclude(t *testing.T) {
 					}
 				}
 			}
-			compareTrees(t, want, got)
+			vaulttest.CompareTrees(t, want, got)
 		})
 	}
 
 	// Nothing outside the include set is created next to the snapshot path.
-	target := restore(t, r, sn, src+"/docs/a.txt")
+	target := vaulttest.Restore(t, r, sn, src+"/docs/a.txt")
 	var names []string
 	_ = filepath.WalkDir(target, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {

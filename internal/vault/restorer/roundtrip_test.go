@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rempart/rempart/internal/vault/snapshot"
+	"github.com/rempart/rempart/internal/vault/vaulttest"
 )
 
 // oddNames are file names that trip up naive code: spaces, accents (both
@@ -55,16 +56,7 @@ func (g *treeGen) name(dir string) string {
 	return n
 }
 
-func (g *treeGen) randBytes(n int) []byte {
-	b := make([]byte, n)
-	for i := 0; i < n; i += 8 {
-		v := g.rng.Uint64()
-		for j := 0; j < 8 && i+j < n; j++ {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
-	return b
-}
+func (g *treeGen) randBytes(n int) []byte { return vaulttest.RandBytes(g.rng, n) }
 
 // text returns compressible data.
 func (g *treeGen) text(n int) []byte {
@@ -81,7 +73,7 @@ func (g *treeGen) text(n int) []byte {
 
 func (g *treeGen) file(dir string, data []byte, plain bool) string {
 	rel := filepath.Join(dir, g.name(dir))
-	mustWrite(g.t, g.abs(rel), data, 0o644)
+	vaulttest.MustWrite(g.t, g.abs(rel), data, 0o644)
 	g.all = append(g.all, rel)
 	if plain && len(data) > 0 {
 		g.plain = append(g.plain, rel)
@@ -264,7 +256,7 @@ func (g *treeGen) applyMeta() {
 	}
 }
 
-func countTypes(m manifest) (dirs, others int) {
+func countTypes(m vaulttest.Manifest) (dirs, others int) {
 	for _, e := range m {
 		if e.Type == "dir" {
 			dirs++
@@ -303,12 +295,12 @@ func testRoundTrip(t *testing.T, seed uint64, sparse bool) {
 	base := t.TempDir()
 	src := filepath.Join(base, "src")
 	g := generate(t, seed, src, sparse)
-	want1 := scan(t, src)
+	want1 := vaulttest.Scan(t, src)
 	dirs1, others1 := countTypes(want1)
 	virtual := strings.Count(src, "/") // "/", and each folder above src
 
-	tr := newTestRepo(t)
-	res1 := backup(t, tr.r, src)
+	tr := vaulttest.NewRepo(t)
+	res1 := vaulttest.Backup(t, tr.R, src)
 	s1 := res1.Snapshot.Summary
 	if s1.FilesNew != uint64(others1) || s1.FilesChanged != 0 || s1.FilesUnchanged != 0 || s1.FilesTotal != uint64(others1) ||
 		s1.DirsNew != uint64(dirs1+virtual) || s1.DirsChanged != 0 || s1.DirsUnchanged != 0 || s1.Errors != 0 {
@@ -317,10 +309,10 @@ func testRoundTrip(t *testing.T, seed uint64, sparse bool) {
 
 	// Restore into a fresh folder, with a fresh Repository as another
 	// process would.
-	r := tr.reopen(t)
-	got := restore(t, r, res1.Snapshot)
+	r := tr.Reopen(t)
+	got := vaulttest.Restore(t, r, res1.Snapshot)
 	restored := filepath.Join(got, src)
-	compareTrees(t, want1, scan(t, restored))
+	vaulttest.CompareTrees(t, want1, vaulttest.Scan(t, restored))
 	if sparse {
 		var st syscall.Stat_t
 		if err := syscall.Stat(filepath.Join(restored, "sparse.img"), &st); err != nil {
@@ -362,10 +354,10 @@ func testRoundTrip(t *testing.T, seed uint64, sparse bool) {
 	}
 	addDir := g.dirs[g.rng.IntN(len(g.dirs))]
 	added := filepath.Join(addDir, "added ✨ file")
-	mustWrite(t, g.abs(added), g.randBytes(12345), 0o640)
-	want2 := scan(t, src)
+	vaulttest.MustWrite(t, g.abs(added), g.randBytes(12345), 0o640)
+	want2 := vaulttest.Scan(t, src)
 
-	res2 := backup(t, r, src)
+	res2 := vaulttest.Backup(t, r, src)
 	if res2.Parent == nil || res2.Parent.ID != res1.Snapshot.ID {
 		t.Errorf("second backup did not use the first snapshot as parent")
 	}
@@ -386,7 +378,7 @@ func testRoundTrip(t *testing.T, seed uint64, sparse bool) {
 	}
 
 	// Both snapshots restore exactly, the first one as it was.
-	r = tr.reopen(t)
-	compareTrees(t, want1, scan(t, filepath.Join(restore(t, r, res1.Snapshot), src)))
-	compareTrees(t, want2, scan(t, filepath.Join(restore(t, r, res2.Snapshot), src)))
+	r = tr.Reopen(t)
+	vaulttest.CompareTrees(t, want1, vaulttest.Scan(t, filepath.Join(vaulttest.Restore(t, r, res1.Snapshot), src)))
+	vaulttest.CompareTrees(t, want2, vaulttest.Scan(t, filepath.Join(vaulttest.Restore(t, r, res2.Snapshot), src)))
 }

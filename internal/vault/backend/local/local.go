@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/rempart/rempart/internal/atomicfile"
 	"github.com/rempart/rempart/internal/vault/backend"
 )
 
@@ -106,42 +107,27 @@ func (l *Local) Save(ctx context.Context, h backend.Handle, data []byte) error {
 		return fmt.Errorf("%s: %w", h, backend.ErrExists)
 	}
 	dir := filepath.Dir(p)
-	f, err := os.CreateTemp(dir, ".tmp-")
+	f, err := atomicfile.Create(dir)
 	if err != nil {
 		return wrapErr(fmt.Errorf("saving %s: %w", h, err))
 	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		_ = f.Close()
-		_ = os.Remove(tmp)
-		return wrapErr(fmt.Errorf("saving %s: %w", h, err))
-	}
 	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(0o400); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		_ = os.Remove(tmp)
+		atomicfile.Discard(f)
 		return wrapErr(fmt.Errorf("saving %s: %w", h, err))
 	}
-	if h.Type == backend.Lock || h.Type == backend.Config {
-		err = os.Rename(tmp, p)
-	} else {
-		// Link refuses to replace an existing file: two writers of the same
-		// content-addressed name cannot clobber each other.
-		err = os.Link(tmp, p)
-		_ = os.Remove(tmp)
-		if errors.Is(err, fs.ErrExist) {
-			if old, rerr := os.ReadFile(p); rerr == nil && bytes.Equal(old, data) {
-				return nil
-			}
-			return fmt.Errorf("%s: %w", h, backend.ErrExists)
+	if err := atomicfile.Seal(f); err != nil {
+		return wrapErr(fmt.Errorf("saving %s: %w", h, err))
+	}
+	tmp := f.Name()
+	// Link refuses to replace an existing file: two writers of the same
+	// content-addressed name cannot clobber each other.
+	replace := h.Type == backend.Lock || h.Type == backend.Config
+	err = atomicfile.Place(tmp, p, replace)
+	if !replace && errors.Is(err, fs.ErrExist) {
+		if old, rerr := os.ReadFile(p); rerr == nil && bytes.Equal(old, data) {
+			return nil
 		}
+		return fmt.Errorf("%s: %w", h, backend.ErrExists)
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
@@ -150,17 +136,7 @@ func (l *Local) Save(ctx context.Context, h backend.Handle, data []byte) error {
 	return syncDir(dir)
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return wrapErr(fmt.Errorf("syncing %s: %w", dir, err))
-	}
-	return nil
-}
+func syncDir(dir string) error { return wrapErr(atomicfile.SyncDir(dir)) }
 
 func notFound(h backend.Handle, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
@@ -321,7 +297,7 @@ func (l *Local) RemoveTemporary() {
 		if err != nil || d.IsDir() {
 			return nil
 		}
-		if strings.HasPrefix(d.Name(), ".tmp-") || filepath.Dir(p) == l.TempDir() {
+		if strings.HasPrefix(d.Name(), atomicfile.TempPrefix) || filepath.Dir(p) == l.TempDir() {
 			_ = os.Remove(p)
 		}
 		return nil

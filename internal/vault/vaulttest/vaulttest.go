@@ -1,4 +1,6 @@
-package prune_test
+// Package vaulttest holds helpers shared by the vault's tests: random data,
+// tree manifests and comparison, throwaway repositories. Only tests import it.
+package vaulttest
 
 import (
 	"bytes"
@@ -6,10 +8,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/zeebo/blake3"
-	"golang.org/x/sys/unix"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,44 +18,50 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/zeebo/blake3"
+	"golang.org/x/sys/unix"
+
+	"github.com/rempart/rempart/internal/vault/archiver"
 	"github.com/rempart/rempart/internal/vault/backend/local"
 	"github.com/rempart/rempart/internal/vault/repo"
 	"github.com/rempart/rempart/internal/vault/restorer"
 	"github.com/rempart/rempart/internal/vault/snapshot"
 )
 
-const testPassphrase = "correct horse battery staple"
+// Passphrase is the password of every test repository.
+const Passphrase = "correct horse battery staple"
 
-// testRepo is a fresh repository in a temporary folder.
-type testRepo struct {
-	dir      string
-	r        *repo.Repository
-	recovery string
+// Repo is a fresh repository in a temporary folder.
+type Repo struct {
+	Dir      string
+	R        *repo.Repository
+	Recovery string // the recovery key, which opens it fast
 }
 
-func newTestRepo(t *testing.T) *testRepo {
+// NewRepo creates a repository in a temporary folder.
+func NewRepo(t testing.TB) *Repo {
 	t.Helper()
 	dir := t.TempDir()
 	be, err := local.Create(dir)
 	if err != nil {
 		t.Fatalf("local.Create: %v", err)
 	}
-	r, rk, err := repo.Init(context.Background(), be, testPassphrase)
+	r, rk, err := repo.Init(context.Background(), be, Passphrase)
 	if err != nil {
 		t.Fatalf("repo.Init: %v", err)
 	}
-	return &testRepo{dir: dir, r: r, recovery: rk}
+	return &Repo{Dir: dir, R: r, Recovery: rk}
 }
 
-// reopen opens the repository again (with the fast recovery key) and loads
+// Reopen opens the repository again (with the fast recovery key) and loads
 // its index, as a new process would.
-func (tr *testRepo) reopen(t *testing.T) *repo.Repository {
+func (tr *Repo) Reopen(t testing.TB) *repo.Repository {
 	t.Helper()
-	be, err := local.Open(tr.dir)
+	be, err := local.Open(tr.Dir)
 	if err != nil {
 		t.Fatalf("local.Open: %v", err)
 	}
-	r, err := repo.Open(context.Background(), be, tr.recovery)
+	r, err := repo.Open(context.Background(), be, tr.Recovery)
 	if err != nil {
 		t.Fatalf("repo.Open: %v", err)
 	}
@@ -64,7 +71,21 @@ func (tr *testRepo) reopen(t *testing.T) *repo.Repository {
 	return r
 }
 
-func restore(t *testing.T, r *repo.Repository, sn *snapshot.Snapshot, include ...string) string {
+// Backup backs paths up and fails the test on any error.
+func Backup(t testing.TB, r *repo.Repository, paths ...string) *archiver.Result {
+	t.Helper()
+	res, err := archiver.Backup(context.Background(), r, archiver.Options{Paths: paths, Host: "testhost", Program: "test"})
+	if err != nil {
+		t.Fatalf("Backup: %v", err)
+	}
+	if len(res.Errors) > 0 {
+		t.Fatalf("Backup file errors: %+v", res.Errors)
+	}
+	return res
+}
+
+// Restore restores sn into a new temporary folder and returns it.
+func Restore(t testing.TB, r *repo.Repository, sn *snapshot.Snapshot, include ...string) string {
 	t.Helper()
 	target := t.TempDir()
 	res, err := restorer.Restore(context.Background(), r, sn, restorer.Options{Target: target, Include: include})
@@ -74,8 +95,8 @@ func restore(t *testing.T, r *repo.Repository, sn *snapshot.Snapshot, include ..
 	return target
 }
 
-// entry is what the tests compare of one file system entry.
-type entry struct {
+// Entry is what the tests compare of one file system entry.
+type Entry struct {
 	Type    string
 	Mode    fs.FileMode // permission, set-uid/gid and sticky bits
 	MtimeNs int64
@@ -89,7 +110,8 @@ type entry struct {
 	Blocks  int64
 }
 
-type manifest map[string]entry
+// Manifest maps paths relative to a root ("." is the root) to entries.
+type Manifest map[string]Entry
 
 func typeOf(m fs.FileMode) string {
 	switch {
@@ -109,10 +131,10 @@ func typeOf(m fs.FileMode) string {
 	return "other"
 }
 
-// hashFile hashes a file's size and its non-zero 4 KiB blocks with their
+// HashFile hashes a file's size and its non-zero 4 KiB blocks with their
 // offsets: two files hash alike exactly when their bytes are equal, and the
 // holes of a sparse file cost nothing to read (SEEK_DATA/SEEK_HOLE).
-func hashFile(t *testing.T, p string) [32]byte {
+func HashFile(t testing.TB, p string) [32]byte {
 	t.Helper()
 	f, err := os.Open(p)
 	if err != nil {
@@ -170,10 +192,10 @@ var zeroBlock [4096]byte
 // keeps it fast under the race detector.
 func allZero(b []byte) bool { return bytes.Equal(b, zeroBlock[:len(b)]) }
 
-// scan records every entry below root (root itself is ".").
-func scan(t *testing.T, root string) manifest {
+// Scan records every entry below root (root itself is ".").
+func Scan(t testing.TB, root string) Manifest {
 	t.Helper()
-	m := manifest{}
+	m := Manifest{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -187,12 +209,12 @@ func scan(t *testing.T, root string) manifest {
 			return err
 		}
 		st := fi.Sys().(*syscall.Stat_t)
-		e := entry{Type: typeOf(fi.Mode()), Mode: fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky),
+		e := Entry{Type: typeOf(fi.Mode()), Mode: fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky),
 			MtimeNs: fi.ModTime().UnixNano(), UID: st.Uid, GID: st.Gid, Ino: st.Ino, Nlink: uint64(st.Nlink), Blocks: st.Blocks}
 		switch e.Type {
 		case "file":
 			e.Size = fi.Size()
-			e.Sum = hashFile(t, p)
+			e.Sum = HashFile(t, p)
 		case "symlink":
 			e.Target, err = os.Readlink(p)
 			if err != nil {
@@ -209,8 +231,8 @@ func scan(t *testing.T, root string) manifest {
 	return m
 }
 
-// linkGroups returns the sets of names that share an inode (hard links).
-func linkGroups(m manifest) []string {
+// LinkGroups returns the sets of names that share an inode (hard links).
+func LinkGroups(m Manifest) []string {
 	byIno := map[uint64][]string{}
 	for p, e := range m {
 		if e.Type == "file" {
@@ -228,9 +250,9 @@ func linkGroups(m manifest) []string {
 	return out
 }
 
-// compareEntry reports differences between two entries; skip lists fields
-// not to compare.
-func compareEntry(w, g entry, owner bool) []string {
+// compareEntry reports differences between two entries, owners only when
+// owner is set.
+func compareEntry(w, g Entry, owner bool) []string {
 	var diffs []string
 	if w.Type != g.Type {
 		return []string{fmt.Sprintf("type %s, want %s", g.Type, w.Type)}
@@ -256,10 +278,10 @@ func compareEntry(w, g entry, owner bool) []string {
 	return diffs
 }
 
-// compareTrees checks that got holds exactly the entries of want, with the
+// CompareTrees checks that got holds exactly the entries of want, with the
 // same content and metadata (owners only when running as root), and the
 // same hard-link grouping.
-func compareTrees(t *testing.T, want, got manifest) {
+func CompareTrees(t testing.TB, want, got Manifest) {
 	t.Helper()
 	owner := os.Geteuid() == 0
 	var problems []string
@@ -278,7 +300,7 @@ func compareTrees(t *testing.T, want, got manifest) {
 			problems = append(problems, fmt.Sprintf("%q: unexpected", p))
 		}
 	}
-	if w, g := linkGroups(want), linkGroups(got); strings.Join(w, "\n") != strings.Join(g, "\n") {
+	if w, g := LinkGroups(want), LinkGroups(got); strings.Join(w, "\n") != strings.Join(g, "\n") {
 		problems = append(problems, fmt.Sprintf("hard links: got %v, want %v", g, w))
 	}
 	sort.Strings(problems)
@@ -290,9 +312,37 @@ func compareTrees(t *testing.T, want, got manifest) {
 	}
 }
 
-func mustWrite(t *testing.T, p string, data []byte, perm fs.FileMode) {
+// MustWrite writes a file and fails the test on error.
+func MustWrite(t testing.TB, p string, data []byte, perm fs.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(p, data, perm); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// RandBytes returns n bytes drawn from rng, eight per Uint64.
+func RandBytes(rng *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := 0; i < n; i += 8 {
+		v := rng.Uint64()
+		for j := 0; j < 8 && i+j < n; j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return b
+}
+
+// Difference returns the items of a that are not in b, in a's order.
+func Difference(a, b []string) []string {
+	in := map[string]bool{}
+	for _, x := range b {
+		in[x] = true
+	}
+	var out []string
+	for _, x := range a {
+		if !in[x] {
+			out = append(out, x)
+		}
+	}
+	return out
 }
