@@ -6,7 +6,7 @@ export GOTOOLCHAIN ?= local
 
 GO ?= go
 BIN := bin/rempart
-FUZZTIME ?= 10s
+FUZZTIME ?= 100000x
 
 .PHONY: all build build-go build-web test lint fuzz demo clean
 
@@ -34,7 +34,7 @@ test:
 lint:
 	bash scripts/lint.sh
 
-# fuzz: every fuzz target in the module for $(FUZZTIME) each.
+# fuzz: every fuzz target in the module, $(FUZZTIME) executions each.
 fuzz:
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh ./...
 
