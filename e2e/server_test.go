@@ -43,8 +43,14 @@ var (
 // prints its URL and CA fingerprint.
 func startServer(t *testing.T, e *env, data string) *testServer {
 	t.Helper()
+	return startServerOn(t, e, data, "127.0.0.1:0")
+}
+
+// startServerOn starts `rempart server` listening on listen.
+func startServerOn(t *testing.T, e *env, data, listen string) *testServer {
+	t.Helper()
 	s := &testServer{done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "server", "--listen", "127.0.0.1:0", "--data", data)
+	s.cmd = exec.Command(bin, "server", "--listen", listen, "--data", data)
 	s.cmd.Env = append(e.environ(), "REMPART_ADMIN_PASSWORD="+adminPassword)
 	s.cmd.Dir = e.home
 	pr, pw := io.Pipe()
@@ -222,6 +228,7 @@ func TestServerEndToEnd(t *testing.T) {
 	if r.code == 0 {
 		t.Errorf("the agent machine could list tenants\n%s", r)
 	}
+	checkAuditAfterRefusedForget(t, admin, agent, agents[0].ID)
 
 	// /healthz and /metrics answer over the pinned TLS only.
 	client := pinnedHTTP(t, agent)

@@ -45,6 +45,7 @@ func (s *srv) routes(repos http.Handler) http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{name}/agents", s.authed(s.listAgents))
 	mux.HandleFunc("POST /v1/enrol", s.enrol)
 	mux.HandleFunc("DELETE /v1/agents/{id}", s.authed(s.revokeAgent))
+	mux.HandleFunc("GET /v1/audit", s.authed(s.listAudit))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
