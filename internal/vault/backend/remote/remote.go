@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,6 +51,11 @@ type Remote struct {
 	base     string // https://host:port/v1/repos/tenant/
 	token    string
 	client   *http.Client
+	// gaveUp is set once a request has spent its whole retry budget: the
+	// requests after it (a lock release, the next upload) try once and
+	// fail fast, so that a command gives up within one budget, not one
+	// per request. Any answer from the server clears it.
+	gaveUp atomic.Bool
 }
 
 // New opens https://HOST:PORT/TENANT with token, through client (which
@@ -133,6 +139,9 @@ func (r *Remote) do(ctx context.Context, method string, h backend.Handle, target
 		}
 		req.Header.Set("Authorization", "Bearer "+r.token)
 		resp, err := r.client.Do(req)
+		if err == nil {
+			r.gaveUp.Store(false)
+		}
 		if !transient(resp, err) {
 			if err != nil {
 				return nil, fmt.Errorf("%s %s on %s: %w", method, h, r.location, err)
@@ -146,7 +155,8 @@ func (r *Remote) do(ctx context.Context, method string, h backend.Handle, target
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 			resp.Body.Close()
 		}
-		if try >= maxTries {
+		if try >= maxTries || r.gaveUp.Load() {
+			r.gaveUp.Store(true)
 			return nil, fmt.Errorf("%s %s: the backup server %s is unreachable or overloaded after %d tries: %w", method, h, r.location, try, lastErr)
 		}
 		t := time.NewTimer(wait)

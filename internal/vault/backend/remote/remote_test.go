@@ -189,3 +189,56 @@ func TestLoadRangesStatList(t *testing.T) {
 		t.Errorf("List = %v %v", names, err)
 	}
 }
+
+// TestGivesUpOncePerCommand: once a request has spent its retries on an
+// unreachable server, the next ones try once, so that a command fails within
+// one retry budget; an answer from the server restores the retries.
+func TestGivesUpOncePerCommand(t *testing.T) {
+	fastRetries(t)
+	var calls atomic.Int32
+	down := atomic.Bool{}
+	down.Store(true)
+	r, srv := newRemote(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		calls.Add(1)
+		if down.Load() {
+			// Drop the connection: the client sees a transport error.
+			hj, ok := w.(http.Hijacker)
+			if !ok {
+				t.Error("cannot hijack")
+				return
+			}
+			c, _, _ := hj.Hijack()
+			c.Close()
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	srv.Client().Transport.(*http.Transport).DisableKeepAlives = true
+	ctx := context.Background()
+	h := backend.Handle{Type: backend.Snapshot, Name: strings.Repeat("ab", 32)}
+	if _, err := r.Stat(ctx, h); err == nil {
+		t.Fatal("Stat on a dead server succeeded")
+	}
+	if got := calls.Load(); got != int32(maxTries) {
+		t.Fatalf("first request: %d tries, want %d", got, maxTries)
+	}
+	calls.Store(0)
+	if _, err := r.Stat(ctx, h); err == nil {
+		t.Fatal("second Stat on a dead server succeeded")
+	}
+	if got := calls.Load(); got != 1 {
+		t.Fatalf("request after giving up: %d tries, want 1", got)
+	}
+	down.Store(false)
+	if _, err := r.Stat(ctx, h); !errors.Is(err, backend.ErrNotFound) {
+		t.Fatalf("Stat once the server is back: %v, want ErrNotFound", err)
+	}
+	down.Store(true)
+	calls.Store(0)
+	_, _ = r.Stat(ctx, h)
+	// Go's transport may itself retry once on the idle connection the last
+	// answer left open, hence at least maxTries.
+	if got := calls.Load(); got < int32(maxTries) {
+		t.Fatalf("after the server answered again: %d tries, want %d", got, maxTries)
+	}
+}
