@@ -53,6 +53,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the folder storage wrapped by wrap (when set).
+func newEnvWith(t *testing.T, wrap func(repoapi.Storage) repoapi.Storage) *env {
+	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: &clock{t: time.Now().UTC()}, root: filepath.Join(t.TempDir(), "repos")}
 	quiet := slog.New(slog.DiscardHandler)
@@ -63,8 +69,12 @@ func newEnv(t *testing.T) *env {
 	e.st = st
 	folder, err := repoapi.NewFolder(e.root)
 	must(t, err)
+	var storage repoapi.Storage = folder
+	if wrap != nil {
+		storage = wrap(folder)
+	}
 	h, err := repoapi.New(repoapi.Options{
-		Storage: folder,
+		Storage: storage,
 		Auth:    &repoapi.StoreAuthorizer{Store: st},
 		Logger:  quiet,
 		Audit: func(_ context.Context, p repoapi.Principal, action, detail string) {

@@ -312,6 +312,11 @@ func (h *Handler) delete(q *request) {
 	q.w.WriteHeader(http.StatusNoContent)
 }
 
+func isUploadError(err error) bool {
+	var ue *uploadError
+	return errors.As(err, &ue)
+}
+
 // body limits the request body to the type's limit, refusing early when the
 // declared length is already too large.
 func (h *Handler) body(q *request) (io.Reader, int64, bool) {
@@ -320,8 +325,26 @@ func (h *Handler) body(q *request) (io.Reader, int64, bool) {
 		q.fail(http.StatusRequestEntityTooLarge, "%s is too large: %d bytes, at most %d accepted", q.what(), q.r.ContentLength, limit)
 		return nil, 0, false
 	}
-	return http.MaxBytesReader(q.w, q.r.Body, limit), limit, true
+	return clientReader{http.MaxBytesReader(q.w, q.r.Body, limit)}, limit, true
 }
+
+// clientReader marks errors that come from reading the client's upload, so
+// that they are told apart from the server's own storage failures.
+type clientReader struct{ r io.Reader }
+
+func (c clientReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &uploadError{err}
+	}
+	return n, err
+}
+
+// uploadError is a failure to read the request body.
+type uploadError struct{ err error }
+
+func (e *uploadError) Error() string { return e.err.Error() }
+func (e *uploadError) Unwrap() error { return e.err }
 
 // bodyError answers a failed read of the request body.
 func (h *Handler) bodyError(q *request, err error) {
@@ -335,8 +358,11 @@ func (h *Handler) bodyError(q *request, err error) {
 		q.fail(http.StatusBadRequest, "%s: %v; nothing was stored", q.what(), err)
 	case errors.Is(err, ErrNoSpace), errors.Is(err, ErrNotFound), errors.Is(err, context.Canceled):
 		h.storageError(q, err)
-	default:
+	case isUploadError(err):
 		q.fail(http.StatusBadRequest, "%s: upload interrupted (%v); nothing was stored", q.what(), err)
+	default:
+		// Not the client's fault: the server could not store the file.
+		h.storageError(q, err)
 	}
 }
 
