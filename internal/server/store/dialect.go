@@ -22,6 +22,8 @@ type dialect interface {
 	ddl(stmt string) string
 	// isUniqueViolation reports a UNIQUE or PRIMARY KEY conflict.
 	isUniqueViolation(err error) bool
+	// isBusy reports a lock held by another connection that may clear.
+	isBusy(err error) bool
 	// lock serialises the transaction tx with every other one that takes
 	// the same lock, across processes, until tx ends.
 	lock(ctx context.Context, tx *sql.Tx, key int64) error
@@ -49,6 +51,11 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
+func (sqliteDialect) isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // lock is a no-op: transactions are opened with BEGIN IMMEDIATE, which
 // takes the database's single write lock.
 func (sqliteDialect) lock(context.Context, *sql.Tx, int64) error { return nil }
@@ -56,6 +63,8 @@ func (sqliteDialect) lock(context.Context, *sql.Tx, int64) error { return nil }
 type postgresDialect struct{}
 
 func (postgresDialect) name() string { return "postgres" }
+
+func (postgresDialect) isBusy(error) bool { return false }
 
 func (postgresDialect) rebind(q string) string {
 	var b strings.Builder

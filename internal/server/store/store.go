@@ -116,7 +116,7 @@ func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, err
 		n = min(2, runtime.GOMAXPROCS(0))
 	}
 	s.hashSem = make(chan struct{}, n)
-	if err := db.PingContext(ctx); err != nil {
+	if err := connect(ctx, db, d); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d.name(), err)
 	}
@@ -125,6 +125,28 @@ func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, err
 		return nil, err
 	}
 	return s, nil
+}
+
+// connect opens the first connection. Switching a brand-new SQLite file to
+// WAL takes an exclusive lock that SQLite does not wait for (the busy
+// handler is not called for it), so two processes starting on the same new
+// database can see SQLITE_BUSY once: retry that for up to ten seconds, the
+// same patience as busy_timeout.
+func connect(ctx context.Context, db *sql.DB, d dialect) error {
+	deadline := time.Now().Add(10 * time.Second)
+	wait := 5 * time.Millisecond
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !d.isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
 }
 
 // Close closes the database.
