@@ -22,6 +22,7 @@ import (
 
 	"github.com/rempart/rempart/internal/server/pki"
 	"github.com/rempart/rempart/internal/server/repoapi"
+	"github.com/rempart/rempart/internal/server/storage"
 	"github.com/rempart/rempart/internal/server/store"
 )
 
@@ -57,7 +58,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if info.AdminCreated, info.AdminPassword, err = firstAdmin(ctx, st, cfg.AdminPassword); err != nil {
 		return err
 	}
-	folder, err := repoapi.NewFolder(filepath.Join(cfg.Data, "repos"))
+	folder, err := storage.NewFolder(filepath.Join(cfg.Data, "repos"))
 	if err != nil {
 		return fmt.Errorf("server: repository folder: %w", err)
 	}

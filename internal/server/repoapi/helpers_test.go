@@ -17,6 +17,7 @@ import (
 
 	"github.com/rempart/rempart/internal/server/pki"
 	"github.com/rempart/rempart/internal/server/repoapi"
+	"github.com/rempart/rempart/internal/server/storage"
 	"github.com/rempart/rempart/internal/server/store"
 )
 
@@ -57,7 +58,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvWith is newEnv with the folder storage wrapped by wrap (when set).
-func newEnvWith(t *testing.T, wrap func(repoapi.Storage) repoapi.Storage) *env {
+func newEnvWith(t *testing.T, wrap func(storage.Storage) storage.Storage) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: &clock{t: time.Now().UTC()}, root: filepath.Join(t.TempDir(), "repos")}
@@ -67,9 +68,9 @@ func newEnvWith(t *testing.T, wrap func(repoapi.Storage) repoapi.Storage) *env {
 	must(t, err)
 	t.Cleanup(func() { st.Close() })
 	e.st = st
-	folder, err := repoapi.NewFolder(e.root)
+	folder, err := storage.NewFolder(e.root)
 	must(t, err)
-	var storage repoapi.Storage = folder
+	var storage storage.Storage = folder
 	if wrap != nil {
 		storage = wrap(folder)
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rempart/rempart/internal/server/storage"
 	"github.com/rempart/rempart/internal/vault/backend"
 	"github.com/rempart/rempart/internal/vault/crypto"
 	"github.com/rempart/rempart/internal/vault/snapshot"
@@ -43,7 +44,7 @@ type AuditFunc func(ctx context.Context, p Principal, action, detail string)
 
 // Options configure a Handler.
 type Options struct {
-	Storage Storage
+	Storage storage.Storage
 	Auth    Authorizer
 	Audit   AuditFunc    // nil: refusals are only logged
 	Logger  *slog.Logger // nil: slog.Default()
@@ -54,7 +55,7 @@ type Options struct {
 // Handler serves Prefix. Mount it at Prefix without a path-cleaning mux in
 // front, or let the mux pass the raw path through: names are checked here.
 type Handler struct {
-	st     Storage
+	st     storage.Storage
 	auth   Authorizer
 	audit  AuditFunc
 	log    *slog.Logger
@@ -92,7 +93,7 @@ type request struct {
 	r      *http.Request
 	p      Principal
 	tenant string
-	file   File
+	file   storage.File
 	list   bool
 }
 
@@ -190,7 +191,7 @@ func (h *Handler) parse(q *request) bool {
 			q.fail(http.StatusBadRequest, "invalid repository path %q", parts[1])
 			return false
 		}
-		q.file = File{Type: backend.Config}
+		q.file = storage.File{Type: backend.Config}
 		return true
 	}
 	t := backend.FileType(parts[1])
@@ -200,7 +201,7 @@ func (h *Handler) parse(q *request) bool {
 		q.fail(http.StatusBadRequest, "invalid file type %q", parts[1])
 		return false
 	}
-	q.file = File{Type: t, Name: parts[2]}
+	q.file = storage.File{Type: t, Name: parts[2]}
 	if parts[2] == "" {
 		q.list = true
 		return true
@@ -238,9 +239,9 @@ func (h *Handler) allowed(q *request) bool {
 
 func (h *Handler) storageError(q *request, err error) {
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		q.fail(http.StatusNotFound, "%s not found", q.what())
-	case errors.Is(err, ErrNoSpace):
+	case errors.Is(err, storage.ErrNoSpace):
 		h.log.ErrorContext(q.r.Context(), "repoapi: storage full", "tenant", q.tenant, "err", err)
 		q.fail(http.StatusInsufficientStorage, "the server's storage is full: ask its operator to add space")
 	case errors.Is(err, context.Canceled):
@@ -262,7 +263,7 @@ type listEntry struct {
 
 func (h *Handler) serveList(q *request) {
 	out := []listEntry{}
-	err := h.st.List(q.r.Context(), q.tenant, q.file.Type, func(i Info) error {
+	err := h.st.List(q.r.Context(), q.tenant, q.file.Type, func(i storage.Info) error {
 		out = append(out, listEntry{i.Name, i.Size})
 		return nil
 	})
@@ -356,7 +357,7 @@ func (h *Handler) bodyError(q *request, err error) {
 		q.fail(http.StatusBadRequest, "%s: the name is not the BLAKE3-256 hash of the content; nothing was stored", q.what())
 	case errors.Is(err, errShort):
 		q.fail(http.StatusBadRequest, "%s: %v; nothing was stored", q.what(), err)
-	case errors.Is(err, ErrNoSpace), errors.Is(err, ErrNotFound), errors.Is(err, context.Canceled):
+	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrNotFound), errors.Is(err, context.Canceled):
 		h.storageError(q, err)
 	case isUploadError(err):
 		q.fail(http.StatusBadRequest, "%s: upload interrupted (%v); nothing was stored", q.what(), err)
@@ -422,8 +423,8 @@ func (h *Handler) putConfig(q *request) {
 		q.fail(http.StatusBadRequest, "config is not valid JSON; nothing was stored")
 		return
 	}
-	err := h.st.Put(q.r.Context(), q.tenant, q.file, bytes.NewReader(buf), PutOptions{})
-	if errors.Is(err, ErrExists) {
+	err := h.st.Put(q.r.Context(), q.tenant, q.file, bytes.NewReader(buf), storage.PutOptions{})
+	if errors.Is(err, storage.ErrExists) {
 		h.sameAsStored(q, buf)
 		return
 	}
@@ -468,7 +469,7 @@ func (h *Handler) putLock(q *request) {
 	defer h.lockMu.Unlock()
 	info, err := h.st.Stat(q.r.Context(), q.tenant, q.file)
 	exists := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		h.storageError(q, err)
 		return
 	}
@@ -476,7 +477,7 @@ func (h *Handler) putLock(q *request) {
 		q.fail(http.StatusConflict, "lock %s belongs to another client", q.file.Name)
 		return
 	}
-	err = h.st.Put(q.r.Context(), q.tenant, q.file, bytes.NewReader(buf), PutOptions{Replace: exists, Writer: q.p.ID})
+	err = h.st.Put(q.r.Context(), q.tenant, q.file, bytes.NewReader(buf), storage.PutOptions{Replace: exists, Writer: q.p.ID})
 	if err != nil {
 		h.storageError(q, err)
 		return
@@ -500,7 +501,7 @@ func (h *Handler) putSnapshot(q *request) {
 	}
 	var missing []string
 	for _, id := range packs {
-		if _, err := h.st.Stat(q.r.Context(), q.tenant, File{Type: backend.Pack, Name: id.String()}); errors.Is(err, ErrNotFound) {
+		if _, err := h.st.Stat(q.r.Context(), q.tenant, storage.File{Type: backend.Pack, Name: id.String()}); errors.Is(err, storage.ErrNotFound) {
 			missing = append(missing, id.String())
 		} else if err != nil {
 			h.storageError(q, err)
@@ -515,8 +516,8 @@ func (h *Handler) putSnapshot(q *request) {
 		q.fail(http.StatusConflict, "%s names %d pack(s) that are not stored; upload them first: %s", q.what(), len(missing), strings.Join(shown, " "))
 		return
 	}
-	err = h.st.Put(q.r.Context(), q.tenant, q.file, bytes.NewReader(buf), PutOptions{})
-	if err != nil && !errors.Is(err, ErrExists) { // ErrExists: same name, hence same content
+	err = h.st.Put(q.r.Context(), q.tenant, q.file, bytes.NewReader(buf), storage.PutOptions{})
+	if err != nil && !errors.Is(err, storage.ErrExists) { // storage.ErrExists: same name, hence same content
 		h.storageError(q, err)
 		return
 	}
@@ -552,11 +553,11 @@ func (h *Handler) putHashed(q *request) {
 		}
 		return nil
 	}
-	err := h.st.Put(q.r.Context(), q.tenant, q.file, counted, PutOptions{Verify: verify})
+	err := h.st.Put(q.r.Context(), q.tenant, q.file, counted, storage.PutOptions{Verify: verify})
 	switch {
 	case err == nil:
 		created(q, true)
-	case errors.Is(err, ErrExists):
+	case errors.Is(err, storage.ErrExists):
 		// Already stored: the upload is a repeat if the body hashes to
 		// the name (files are named by their content).
 		if _, cerr := io.Copy(io.Discard, counted); cerr != nil {

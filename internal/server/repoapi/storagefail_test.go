@@ -8,13 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rempart/rempart/internal/server/repoapi"
+	"github.com/rempart/rempart/internal/server/storage"
 )
 
 // brokenDisk reads the whole upload, then fails as a dying disk would.
-type brokenDisk struct{ repoapi.Storage }
+type brokenDisk struct{ storage.Storage }
 
-func (b brokenDisk) Put(ctx context.Context, tenant string, f repoapi.File, body io.Reader, opts repoapi.PutOptions) error {
+func (b brokenDisk) Put(ctx context.Context, tenant string, f storage.File, body io.Reader, opts storage.PutOptions) error {
 	if _, err := io.Copy(io.Discard, body); err != nil {
 		return err
 	}
@@ -25,7 +25,7 @@ func (b brokenDisk) Put(ctx context.Context, tenant string, f repoapi.File, body
 // valid upload, it answers 500 (the client may retry later), not 400 as if
 // the client had sent a broken request; nothing is stored.
 func TestStorageFailureIsTheServers(t *testing.T) {
-	e := newEnvWith(t, func(s repoapi.Storage) repoapi.Storage { return brokenDisk{s} })
+	e := newEnvWith(t, func(s storage.Storage) storage.Storage { return brokenDisk{s} })
 	_, tok := e.tenant("mairie-io")
 	body := []byte("some pack bytes")
 	name := hashName(body)

@@ -1,4 +1,4 @@
-package repoapi
+package storage
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rempart/rempart/internal/atomicfile"
 	"github.com/rempart/rempart/internal/vault/backend"
@@ -29,7 +30,7 @@ const writerPrefix = ".writer-"
 // NewFolder uses (and creates if needed) root.
 func NewFolder(root string) (*Folder, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, fmt.Errorf("repoapi: storage folder: %w", err)
+		return nil, fmt.Errorf("storage: storage folder: %w", err)
 	}
 	return &Folder{root: root}, nil
 }
@@ -241,3 +242,12 @@ func (s *Folder) Delete(ctx context.Context, tenant string, f File) error {
 	_ = os.Remove(filepath.Join(filepath.Dir(p), writerPrefix+f.Name))
 	return syncDir(filepath.Dir(p))
 }
+
+// Retain does nothing: a folder cannot lock a file against its owner. The
+// server's own rules (retention and garbage collection) keep locked files.
+func (s *Folder) Retain(ctx context.Context, tenant string, f File, until time.Time) error {
+	return ctx.Err()
+}
+
+// Immutable is false: root on the server's machine can delete files.
+func (s *Folder) Immutable() bool { return false }
