@@ -46,11 +46,12 @@ func startServer(t *testing.T, e *env, data string) *testServer {
 	return startServerOn(t, e, data, "127.0.0.1:0")
 }
 
-// startServerOn starts `rempart server` listening on listen.
-func startServerOn(t *testing.T, e *env, data, listen string) *testServer {
+// startServerOn starts `rempart server` listening on listen, with extra
+// flags (e.g. --db) after the others.
+func startServerOn(t *testing.T, e *env, data, listen string, extra ...string) *testServer {
 	t.Helper()
 	s := &testServer{done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "server", "--listen", listen, "--data", data)
+	s.cmd = exec.Command(bin, append([]string{"server", "--listen", listen, "--data", data}, extra...)...)
 	s.cmd.Env = append(e.environ(), "REMPART_ADMIN_PASSWORD="+adminPassword)
 	s.cmd.Dir = e.home
 	pr, pw := io.Pipe()
@@ -86,8 +87,10 @@ func startServerOn(t *testing.T, e *env, data, listen string) *testServer {
 			<-s.done
 		}
 	})
+	// The last line of the start-up message ends with "Stop with Ctrl-C.":
+	// wait for it too, so that output() then holds the whole message.
 	deadline := time.After(60 * time.Second)
-	for s.url == "" || s.fp == "" {
+	for done := false; s.url == "" || s.fp == "" || !done; {
 		select {
 		case l, ok := <-lines:
 			if !ok {
@@ -99,6 +102,7 @@ func startServerOn(t *testing.T, e *env, data, listen string) *testServer {
 			if m := fpRE.FindStringSubmatch(l); m != nil {
 				s.fp = m[1]
 			}
+			done = done || strings.Contains(l, "Stop with Ctrl-C")
 		case <-deadline:
 			t.Fatalf("rempart server did not print its URL and fingerprint within 60 s:\n%s", s.output())
 		}
@@ -229,6 +233,7 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Errorf("the agent machine could list tenants\n%s", r)
 	}
 	checkAuditAfterRefusedForget(t, admin, agent, agents[0].ID)
+	checkRetentionCLI(t, admin, agent)
 
 	// /healthz and /metrics answer over the pinned TLS only.
 	client := pinnedHTTP(t, agent)

@@ -8,6 +8,9 @@
 # Pinned tool versions. golangci-lint is built from source through the Go
 # module proxy with the local Go, so it always understands our Go version.
 GOLANGCI_LINT_VERSION="${GOLANGCI_LINT_VERSION:-v2.15.0}"
+# versitygw: the S3 server with Object Lock that the S3 storage tests start
+# (internal/server/storage/s3test, which names the same version).
+VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.8.0}"
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT" || exit 1
@@ -52,4 +55,22 @@ install_golangci_lint() {
 		go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@${GOLANGCI_LINT_VERSION}") || return 1
 	"$bin" version || return 1
 	echo "golangci-lint installed in $((SECONDS - start))s"
+}
+
+# install_versitygw: installs versitygw $VERSITYGW_VERSION into $TOOLS_BIN
+# unless that version is there. Its binary prints no version, so the module
+# version recorded in it by the Go toolchain is what is compared.
+install_versitygw() {
+	local bin="$TOOLS_BIN/versitygw"
+	if [[ -x "$bin" ]] && go version -m "$bin" 2>/dev/null |
+		grep -qE "^[[:space:]]+mod[[:space:]]+github.com/versity/versitygw[[:space:]]+${VERSITYGW_VERSION}([[:space:]]|$)"; then
+		echo "versitygw ${VERSITYGW_VERSION} already installed at $bin"
+		return 0
+	fi
+	echo "installing versitygw ${VERSITYGW_VERSION} into $TOOLS_BIN (takes ~2 min on 2 cores)..."
+	local start=$SECONDS
+	# Run outside the repo so our go.mod plays no part.
+	(cd / && GOBIN="$TOOLS_BIN" GOFLAGS=-buildvcs=false \
+		go install "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}") || return 1
+	echo "versitygw installed in $((SECONDS - start))s"
 }

@@ -100,18 +100,21 @@ fi
 #   - PostgreSQL: scripts/ensure-apt.sh postgresql; start a throwaway cluster
 #     on a free 127.0.0.1 port in $LOGDIR; export its DSN (e.g.
 #     REMPART_TEST_PG_DSN); CLEANUP+=("pg_ctl -D ... stop -m immediate").
-#   - S3 (versitygw): go install it through the module proxy like
-#     golangci-lint (pin a version in lib.sh); start it on 127.0.0.1 with a
-#     posix backend dir in $LOGDIR; export REMPART_TEST_S3_ENDPOINT etc.
 #   - Chromium (web UI tests): scripts/ensure-apt.sh chromium; export its path.
 # Debian packages should also be listed in .ci/run (APT_PACKAGES) so CI
 # installs them up front; ensure-apt.sh is a no-op when they are installed.
 # Services must listen on loopback only and be stopped via CLEANUP.
-# Tests needing a service that is not configured should t.Skip, not fail.
+# Tests needing a service that is not configured should t.Skip, not fail
+# (except the S3 Object Lock tests, below).
 # ---------------------------------------------------------------------------
 # PostgreSQL: the server store tests start their own throwaway cluster on
 # 127.0.0.1 from the Debian binaries (or use REMPART_TEST_PG_DSN if set).
 step "install postgresql" bash scripts/ensure-apt.sh postgresql
+# S3 with Object Lock: the storage tests start their own versitygw on
+# 127.0.0.1 (internal/server/storage/s3test) and FAIL, not skip, without it:
+# the Object Lock tests must never silently stop running. Installed from the
+# Go module proxy, pinned in lib.sh (VERSITYGW_VERSION), cached in TOOLS_BIN.
+step "install versitygw $VERSITYGW_VERSION" install_versitygw
 
 # ---------------------------------------------------------------------------
 # Checks and tests.

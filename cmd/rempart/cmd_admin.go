@@ -199,7 +199,7 @@ func adminCall(ctx context.Context, method, path string, in, out any) (*clientco
 }
 
 func newLogin() *cobra.Command {
-	var user, totp, fp string
+	var user, totp, fp, token string
 	cmd := &cobra.Command{
 		Use:   "login URL",
 		Short: "Sign in to a backup server as an administrator (session of 12 hours)",
@@ -210,14 +210,27 @@ account has a second factor.
 The first time, the server's identity is checked: give --ca-fingerprint with
 the fingerprint that ` + "`rempart server`" + ` printed at start, or confirm it on the
 terminal. It is then pinned: a server presenting another CA is refused.
-The session is kept in ~/.config/rempart (readable by you only).`,
+The session is kept in ~/.config/rempart (readable by you only).
+
+Scripts sign in with an API token (` + "`rempart token create`" + `) instead of a
+password: from REMPART_TOKEN (preferred: a flag shows in ps) or --token.`,
 		Example: `  rempart login https://backup.mairie.local:8443 --user admin
-  REMPART_LOGIN_PASSWORD=... rempart login https://10.0.0.5:8443 --user admin --ca-fingerprint 3F:A2:...`,
+  REMPART_LOGIN_PASSWORD=... rempart login https://10.0.0.5:8443 --user admin --ca-fingerprint 3F:A2:...
+  REMPART_TOKEN=rmpt_... rempart login https://10.0.0.5:8443 --ca-fingerprint 3F:A2:...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if token != "" && user != "" {
+				return usagef("give --user NAME (password) or --token (API token), not both")
+			}
+			if token == "" && user == "" {
+				token = os.Getenv("REMPART_TOKEN")
+			}
+			if token != "" {
+				return loginWithToken(ctx, args[0], fp, token)
+			}
 			if user == "" {
-				return usagef("say who signs in with --user NAME")
+				return usagef("say who signs in with --user NAME, or give an API token in REMPART_TOKEN")
 			}
 			pw := os.Getenv("REMPART_LOGIN_PASSWORD")
 			var err error
@@ -263,6 +276,7 @@ The session is kept in ~/.config/rempart (readable by you only).`,
 	f.StringVar(&user, "user", "", "account name (e.g. admin)")
 	f.StringVar(&totp, "totp", "", "one-time code of the account's authenticator app, when it has one")
 	f.StringVar(&fp, "ca-fingerprint", "", "the server's CA fingerprint as printed by `rempart server`: pins it without asking")
+	f.StringVar(&token, "token", "", "sign in with an API token (rmpt_...) instead of a password; REMPART_TOKEN is safer")
 	return cmd
 }
 
@@ -275,9 +289,11 @@ type tenantOut struct {
 func newTenant() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tenant",
-		Short: "Create and list tenants (one per town or service, each with its own repository)",
+		Short: "Create and list tenants (one per town or service, each with its own repository), set their retention",
 		Example: `  rempart tenant create mairie-a
-  rempart tenant list --json`,
+  rempart tenant list --json
+  rempart tenant retention mairie-a --keep-all 14d --daily 90d --weekly 1y --lock-days 30
+  rempart tenant gc mairie-a --dry-run`,
 	}
 	cmd.PersistentFlags().StringVar(&serverFlag, "server", "", "server URL, when signed in to several")
 	cmd.AddCommand(&cobra.Command{
@@ -318,7 +334,7 @@ func newTenant() *cobra.Command {
 			}
 			return nil
 		},
-	})
+	}, newTenantRetention(), newTenantGC())
 	return cmd
 }
 

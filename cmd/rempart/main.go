@@ -88,7 +88,7 @@ could not be read, 10 no repository there, 11 repository locked,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors and essential results")
 	root.AddCommand(newInit(), newBackup(), newSnapshots(), newLs(), newDiff(), newRestore(), newCheck(),
 		newForget(), newPrune(), newKey(), newDemo(), newVersion(), newUnlock(),
-		newServer(), newLogin(), newTenant(), newAgent(), newAudit())
+		newServer(), newLogin(), newTenant(), newAgent(), newAudit(), newAccount(), newToken())
 	// Wrong flags and wrong argument counts are usage errors (exit 2).
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	var wrap func(c *cobra.Command)

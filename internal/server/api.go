@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart/internal/server/repoapi"
+	"github.com/rempart/rempart/internal/server/retention"
 	"github.com/rempart/rempart/internal/server/store"
 )
 
@@ -27,6 +28,7 @@ type srv struct {
 	st      *store.Store
 	log     *slog.Logger
 	metrics *metrics
+	ret     *retention.Service
 }
 
 // routes builds the server's handler. The repository API is dispatched
@@ -46,6 +48,22 @@ func (s *srv) routes(repos http.Handler) http.Handler {
 	mux.HandleFunc("POST /v1/enrol", s.enrol)
 	mux.HandleFunc("DELETE /v1/agents/{id}", s.authed(s.revokeAgent))
 	mux.HandleFunc("GET /v1/audit", s.authed(s.listAudit))
+	mux.HandleFunc("GET /v1/accounts", s.authed(s.listAccounts))
+	mux.HandleFunc("POST /v1/accounts", s.authed(s.createAccount))
+	mux.HandleFunc("POST /v1/accounts/{username}/disable", s.authed(s.disableAccount))
+	mux.HandleFunc("POST /v1/accounts/{username}/password", s.authed(s.resetPassword))
+	mux.HandleFunc("DELETE /v1/accounts/{username}/totp", s.authed(s.resetTOTP))
+	mux.HandleFunc("GET /v1/account", s.authed(s.whoami))
+	mux.HandleFunc("POST /v1/account/password", s.authed(s.changeOwnPassword))
+	mux.HandleFunc("POST /v1/account/totp", s.authed(s.beginTOTP))
+	mux.HandleFunc("POST /v1/account/totp/confirm", s.authed(s.confirmTOTP))
+	mux.HandleFunc("DELETE /v1/account/totp", s.authed(s.disableOwnTOTP))
+	mux.HandleFunc("GET /v1/tokens", s.authed(s.listTokens))
+	mux.HandleFunc("POST /v1/tokens", s.authed(s.createToken))
+	mux.HandleFunc("DELETE /v1/tokens/{id}", s.authed(s.revokeToken))
+	mux.HandleFunc("GET /v1/tenants/{name}/retention", s.authed(s.getRetention))
+	mux.HandleFunc("PUT /v1/tenants/{name}/retention", s.authed(s.setRetention))
+	mux.HandleFunc("POST /v1/tenants/{name}/gc", s.authed(s.collect))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})

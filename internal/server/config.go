@@ -6,7 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/rempart/rempart/internal/server/retention"
+	"github.com/rempart/rempart/internal/vault/prune"
 	"gopkg.in/yaml.v3"
 )
 
@@ -26,12 +29,55 @@ type Config struct {
 	// ExtraNames are host names or addresses that clients use to reach the
 	// server, added to its certificate.
 	ExtraNames []string `yaml:"extra_names"`
+	// Retention tunes the server's garbage collection (docs/server.md).
+	Retention RetentionConfig `yaml:"retention"`
+	// Storage is where the repository files live: the data folder
+	// (default) or an S3 bucket with Object Lock (storage_config.go).
+	Storage StorageConfig `yaml:"storage"`
 
 	// AdminPassword is the password of the first operator account "admin"
 	// (created at first start only); "" generates one and reports it once.
 	AdminPassword string `yaml:"-"`
 	// Ready is called once the server listens (nil: nothing is called).
 	Ready func(Info) `yaml:"-"`
+	// Now is the server's clock (nil: time.Now); tests move it.
+	Now func() time.Time `yaml:"-"`
+}
+
+// RetentionConfig: periods are written "1h", "48h", "7d"...
+type RetentionConfig struct {
+	// Interval between two collections of every tenant (default 1h).
+	Interval string `yaml:"interval"`
+	// Grace: unreferenced packs younger than this are kept (default 48h).
+	Grace string `yaml:"grace"`
+	// LoosenDelay: how long a looser retention policy waits (default 7d).
+	LoosenDelay string `yaml:"loosen_delay"`
+	// Timezone of the calendar days of daily/weekly rules, e.g.
+	// "Europe/Paris" (default: the machine's).
+	Timezone string `yaml:"timezone"`
+}
+
+// parse reads the periods, with defaults for the empty ones.
+func (c RetentionConfig) parse() (interval, grace, loosen time.Duration, loc *time.Location, err error) {
+	interval, grace, loosen, loc = time.Hour, retention.DefaultGrace, retention.DefaultLoosenDelay, time.Local
+	for _, f := range []struct {
+		name string
+		s    string
+		d    *time.Duration
+	}{{"retention.interval", c.Interval, &interval}, {"retention.grace", c.Grace, &grace}, {"retention.loosen_delay", c.LoosenDelay, &loosen}} {
+		if f.s == "" {
+			continue
+		}
+		if *f.d, err = prune.ParseDuration(f.s); err != nil {
+			return 0, 0, 0, nil, fmt.Errorf("server: configuration %s: %w", f.name, err)
+		}
+	}
+	if c.Timezone != "" {
+		if loc, err = time.LoadLocation(c.Timezone); err != nil {
+			return 0, 0, 0, nil, fmt.Errorf("server: configuration retention.timezone: %w (use a name such as Europe/Paris)", err)
+		}
+	}
+	return interval, grace, loosen, loc, nil
 }
 
 // Info is what the server tells the person who started it.
@@ -48,7 +94,8 @@ type Info struct {
 }
 
 // LoadConfigFile reads a rempart.yaml file (keys: listen, data, db,
-// extra_names). Unknown keys are refused, so that a typo is not ignored.
+// extra_names, retention, storage). Unknown keys are refused, so that a
+// typo is not ignored.
 func LoadConfigFile(path string) (Config, error) {
 	var c Config
 	f, err := os.Open(path)
@@ -66,6 +113,7 @@ func LoadConfigFile(path string) (Config, error) {
 		// the server happens to be started from.
 		c.Data = filepath.Join(filepath.Dir(path), c.Data)
 	}
+	c.Storage.resolvePaths(filepath.Dir(path))
 	return c, nil
 }
 

@@ -22,7 +22,6 @@ import (
 
 	"github.com/rempart/rempart/internal/server/pki"
 	"github.com/rempart/rempart/internal/server/repoapi"
-	"github.com/rempart/rempart/internal/server/storage"
 	"github.com/rempart/rempart/internal/server/store"
 )
 
@@ -58,16 +57,21 @@ func Run(ctx context.Context, cfg Config) error {
 	if info.AdminCreated, info.AdminPassword, err = firstAdmin(ctx, st, cfg.AdminPassword); err != nil {
 		return err
 	}
-	folder, err := storage.NewFolder(filepath.Join(cfg.Data, "repos"))
+	files, err := openStorage(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("server: repository folder: %w", err)
+		return err
 	}
 	s := &srv{st: st, log: log, metrics: newMetrics()}
+	gcEvery, err := s.startRetention(ctx, cfg, files)
+	if err != nil {
+		return err
+	}
 	repos, err := repoapi.New(repoapi.Options{
-		Storage: folder,
-		Auth:    &repoapi.StoreAuthorizer{Store: st},
-		Audit:   s.repoAudit,
-		Logger:  log,
+		Storage:   files,
+		Auth:      &repoapi.StoreAuthorizer{Store: st},
+		Audit:     s.repoAudit,
+		Logger:    log,
+		Retention: s.ret,
 	})
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -90,6 +94,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Ready != nil {
 		cfg.Ready(info)
 	}
+	go s.ret.Loop(ctx, gcEvery)
 	renew := time.NewTicker(12 * time.Hour)
 	defer renew.Stop()
 	errc := make(chan error, 1)

@@ -2,14 +2,43 @@ package server
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha1" //nolint:gosec // RFC 6238 TOTP is defined over HMAC-SHA1, as authenticator apps use it
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/binary"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
+
+// totpIssuer names the server in authenticator apps.
+const totpIssuer = "Rempart"
+
+// totpSecretLen is the size of a new secret: 160 bits, the length RFC 4226
+// recommends for HMAC-SHA1 (and what authenticator apps expect).
+const totpSecretLen = 20
+
+// newTOTPSecret draws a secret, base32 without padding as apps take it.
+func newTOTPSecret() (string, error) {
+	b := make([]byte, totpSecretLen)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("draw a second-factor secret: %w", err)
+	}
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b), nil
+}
+
+// otpauthURI is the key URI that authenticator apps read from a QR code:
+// otpauth://totp/Rempart:USER?secret=...&issuer=Rempart (SHA-1, 6 digits,
+// 30 s, which validTOTP checks).
+func otpauthURI(username, secret string) string {
+	q := url.Values{
+		"secret": {secret}, "issuer": {totpIssuer},
+		"algorithm": {"SHA1"}, "digits": {"6"}, "period": {"30"},
+	}
+	return "otpauth://totp/" + url.PathEscape(totpIssuer) + ":" + url.PathEscape(username) + "?" + q.Encode()
+}
 
 // validTOTP checks a 6-digit RFC 6238 code (30 s steps, one step of clock
 // drift either way) against a base32 secret.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rempart/rempart/internal/server/pki"
 	"github.com/rempart/rempart/internal/server/repoapi"
+	"github.com/rempart/rempart/internal/server/retention"
 	"github.com/rempart/rempart/internal/server/storage"
 	"github.com/rempart/rempart/internal/server/store"
 )
@@ -50,6 +51,8 @@ type env struct {
 	base    string // https://127.0.0.1:port
 	auditMu sync.Mutex
 	audits  []auditRecord
+	// ret is the server's retention over the same storage and clock.
+	ret *retention.Service
 }
 
 func newEnv(t *testing.T) *env {
@@ -74,10 +77,17 @@ func newEnvWith(t *testing.T, wrap func(storage.Storage) storage.Storage) *env {
 	if wrap != nil {
 		storage = wrap(folder)
 	}
+	e.ret = &retention.Service{Store: st, Storage: storage, Now: e.clock.Now, Location: time.UTC, LoosenDelay: -1, Log: quiet,
+		Audit: func(_ context.Context, actor, action, tenant string, _ map[string]any) {
+			e.auditMu.Lock()
+			e.audits = append(e.audits, auditRecord{repoapi.Principal{ID: actor, Tenant: tenant}, action, ""})
+			e.auditMu.Unlock()
+		}}
 	h, err := repoapi.New(repoapi.Options{
-		Storage: storage,
-		Auth:    &repoapi.StoreAuthorizer{Store: st},
-		Logger:  quiet,
+		Storage:   storage,
+		Auth:      &repoapi.StoreAuthorizer{Store: st},
+		Retention: e.ret,
+		Logger:    quiet,
 		Audit: func(_ context.Context, p repoapi.Principal, action, detail string) {
 			e.auditMu.Lock()
 			e.audits = append(e.audits, auditRecord{p, action, detail})

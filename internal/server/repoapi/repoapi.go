@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rempart/rempart/internal/server/storage"
 	"github.com/rempart/rempart/internal/vault/backend"
@@ -50,6 +51,21 @@ type Options struct {
 	Logger  *slog.Logger // nil: slog.Default()
 	// Limits override DefaultLimits per type.
 	Limits map[backend.FileType]int64
+	// Retention, when set, locks what is stored and records snapshots as
+	// they arrive (nil: files are append-only but never locked).
+	Retention Retention
+}
+
+// Retention is the server's retention seen from the repository API.
+type Retention interface {
+	// Guard runs fn while no garbage collection runs on tenant, so that a
+	// snapshot being accepted cannot lose a pack it names.
+	Guard(tenant string, fn func() error) error
+	// LockUntil is the retention lock for a file tenant writes now; zero
+	// for none.
+	LockUntil(ctx context.Context, tenant string) (time.Time, error)
+	// Committed records a snapshot that has just been stored.
+	Committed(ctx context.Context, tenant, name, writer string, size int64, lockUntil time.Time) error
 }
 
 // Handler serves Prefix. Mount it at Prefix without a path-cleaning mux in
@@ -60,6 +76,7 @@ type Handler struct {
 	audit  AuditFunc
 	log    *slog.Logger
 	limits map[backend.FileType]int64
+	ret    Retention
 	lockMu sync.Mutex // serialises lock ownership checks and writes
 }
 
@@ -68,7 +85,7 @@ func New(o Options) (*Handler, error) {
 	if o.Storage == nil || o.Auth == nil {
 		return nil, errors.New("repoapi: Storage and Auth are required")
 	}
-	h := &Handler{st: o.Storage, auth: o.Auth, audit: o.Audit, log: o.Logger, limits: map[backend.FileType]int64{}}
+	h := &Handler{st: o.Storage, auth: o.Auth, audit: o.Audit, log: o.Logger, limits: map[backend.FileType]int64{}, ret: o.Retention}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -423,7 +440,11 @@ func (h *Handler) putConfig(q *request) {
 		q.fail(http.StatusBadRequest, "config is not valid JSON; nothing was stored")
 		return
 	}
-	err := h.st.Put(q.r.Context(), q.tenant, q.file, bytes.NewReader(buf), storage.PutOptions{})
+	until, ok := h.lockUntil(q)
+	if !ok {
+		return
+	}
+	err := h.st.Put(q.r.Context(), q.tenant, q.file, bytes.NewReader(buf), storage.PutOptions{RetainUntil: until})
 	if errors.Is(err, storage.ErrExists) {
 		h.sameAsStored(q, buf)
 		return
@@ -499,13 +520,38 @@ func (h *Handler) putSnapshot(q *request) {
 		q.fail(http.StatusBadRequest, "%s is not a Rempart snapshot (%v); nothing was stored", q.what(), err)
 		return
 	}
+	until, ok := h.lockUntil(q)
+	if !ok {
+		return
+	}
+	commit := func() error { h.commitSnapshot(q, buf, packs, until); return nil }
+	if h.ret != nil {
+		_ = h.ret.Guard(q.tenant, commit)
+		return
+	}
+	_ = commit()
+}
+
+// commitSnapshot stores a snapshot once every pack it names is stored, and
+// extends the packs' storage locks to the snapshot's.
+func (h *Handler) commitSnapshot(q *request, buf []byte, packs []crypto.ID, until time.Time) {
+	ctx := q.r.Context()
 	var missing []string
 	for _, id := range packs {
-		if _, err := h.st.Stat(q.r.Context(), q.tenant, storage.File{Type: backend.Pack, Name: id.String()}); errors.Is(err, storage.ErrNotFound) {
+		f := storage.File{Type: backend.Pack, Name: id.String()}
+		info, err := h.st.Stat(ctx, q.tenant, f)
+		if errors.Is(err, storage.ErrNotFound) {
 			missing = append(missing, id.String())
+			continue
 		} else if err != nil {
 			h.storageError(q, err)
 			return
+		}
+		if !until.IsZero() && h.st.Immutable() && info.RetainUntil.Before(until) {
+			if err := h.st.Retain(ctx, q.tenant, f, until); err != nil {
+				h.storageError(q, err)
+				return
+			}
 		}
 	}
 	if len(missing) > 0 {
@@ -513,15 +559,37 @@ func (h *Handler) putSnapshot(q *request) {
 		if len(shown) > 20 {
 			shown = shown[:20]
 		}
-		q.fail(http.StatusConflict, "%s names %d pack(s) that are not stored; upload them first: %s", q.what(), len(missing), strings.Join(shown, " "))
+		q.fail(http.StatusConflict, "%s names %d pack(s) that are not stored (never uploaded, or collected by the server's retention while this backup ran); run the backup again: %s",
+			q.what(), len(missing), strings.Join(shown, " "))
 		return
 	}
-	err = h.st.Put(q.r.Context(), q.tenant, q.file, bytes.NewReader(buf), storage.PutOptions{})
-	if err != nil && !errors.Is(err, storage.ErrExists) { // storage.ErrExists: same name, hence same content
+	err := h.st.Put(ctx, q.tenant, q.file, bytes.NewReader(buf), storage.PutOptions{RetainUntil: until})
+	if err != nil && !errors.Is(err, storage.ErrExists) { // ErrExists: same name, hence same content
 		h.storageError(q, err)
 		return
 	}
+	if h.ret != nil {
+		if rerr := h.ret.Committed(context.WithoutCancel(ctx), q.tenant, q.file.Name, q.p.ID, int64(len(buf)), until); rerr != nil {
+			// Stored all the same: retention falls back on the file's
+			// time for a snapshot it has no record of.
+			h.log.ErrorContext(ctx, "repoapi: recording a snapshot", "tenant", q.tenant, "snapshot", q.file.Name, "err", rerr)
+		}
+	}
 	created(q, err == nil)
+}
+
+// lockUntil is the storage lock for a file written now.
+func (h *Handler) lockUntil(q *request) (time.Time, bool) {
+	if h.ret == nil {
+		return time.Time{}, true
+	}
+	until, err := h.ret.LockUntil(q.r.Context(), q.tenant)
+	if err != nil {
+		h.log.ErrorContext(q.r.Context(), "repoapi: retention settings", "tenant", q.tenant, "err", err)
+		q.fail(http.StatusServiceUnavailable, "the server cannot read this tenant's retention settings right now; try again later")
+		return time.Time{}, false
+	}
+	return until, true
 }
 
 // mismatch answers a body that does not hash to its name: 409 when the
@@ -553,7 +621,11 @@ func (h *Handler) putHashed(q *request) {
 		}
 		return nil
 	}
-	err := h.st.Put(q.r.Context(), q.tenant, q.file, counted, storage.PutOptions{Verify: verify})
+	until, ok := h.lockUntil(q)
+	if !ok {
+		return
+	}
+	err := h.st.Put(q.r.Context(), q.tenant, q.file, counted, storage.PutOptions{Verify: verify, RetainUntil: until})
 	switch {
 	case err == nil:
 		created(q, true)

@@ -35,8 +35,13 @@ type Account struct {
 	TenantID int64 // 0 for none (operators, server-wide auditors)
 	// TOTPSecret is the base32 secret of the second factor, "" if none.
 	TOTPSecret string
-	Created    time.Time
-	Disabled   time.Time // zero while the account is enabled
+	// TOTPPending is a secret being set up, "" if none: it becomes
+	// TOTPSecret only once a code made from it is confirmed (ActivateTOTP),
+	// so that a secret mistyped into an authenticator app cannot lock its
+	// owner out. Sign-in ignores it.
+	TOTPPending string
+	Created     time.Time
+	Disabled    time.Time // zero while the account is enabled
 }
 
 // NewAccount describes an account to create.
@@ -90,19 +95,19 @@ func (s *Store) CreateAccount(ctx context.Context, n NewAccount) (Account, error
 	return a, nil
 }
 
-const accountColumns = "id, username, role, tenant_id, totp_secret, created_at, disabled_at, password_hash"
+const accountColumns = "id, username, role, tenant_id, totp_secret, totp_pending, created_at, disabled_at, password_hash"
 
 func scanAccount(sc interface{ Scan(...any) error }) (Account, string, error) {
 	var a Account
 	var role string
 	var tenant, disabled sql.NullInt64
-	var totp sql.NullString
+	var totp, pending sql.NullString
 	var created int64
 	var hash string
-	if err := sc.Scan(&a.ID, &a.Username, &role, &tenant, &totp, &created, &disabled, &hash); err != nil {
+	if err := sc.Scan(&a.ID, &a.Username, &role, &tenant, &totp, &pending, &created, &disabled, &hash); err != nil {
 		return Account{}, "", err
 	}
-	a.Role, a.TenantID, a.TOTPSecret = Role(role), tenant.Int64, totp.String
+	a.Role, a.TenantID, a.TOTPSecret, a.TOTPPending = Role(role), tenant.Int64, totp.String, pending.String
 	a.Created, a.Disabled = goTime(created), goTimeNull(disabled)
 	return a, hash, nil
 }
@@ -117,6 +122,53 @@ func (s *Store) Account(ctx context.Context, id int64) (Account, error) {
 		return Account{}, fmt.Errorf("store: account %d: %w", id, err)
 	}
 	return a, nil
+}
+
+// AccountByName returns the account called name (case-insensitive).
+func (s *Store) AccountByName(ctx context.Context, name string) (Account, error) {
+	name = normUsername(name)
+	a, _, err := scanAccount(s.db.QueryRowContext(ctx, s.q("SELECT "+accountColumns+" FROM accounts WHERE username = ?"), name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, fmt.Errorf("store: account %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("store: account %s: %w", name, err)
+	}
+	return a, nil
+}
+
+// AccountFilter selects accounts for ListAccounts.
+type AccountFilter struct {
+	// TenantID keeps only the accounts of one tenant; 0 keeps every account
+	// (operators and server-wide auditors included).
+	TenantID int64
+}
+
+// ListAccounts returns accounts sorted by user name, disabled ones
+// included.
+func (s *Store) ListAccounts(ctx context.Context, f AccountFilter) ([]Account, error) {
+	query, args := "SELECT "+accountColumns+" FROM accounts", []any{}
+	if f.TenantID != 0 {
+		query += " WHERE tenant_id = ?"
+		args = append(args, f.TenantID)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(query+" ORDER BY username"), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, _, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list accounts: %w", err)
+	}
+	return out, nil
 }
 
 // Authenticate checks a user name and password. It takes the same time
@@ -180,19 +232,98 @@ func (s *Store) setPassword(ctx context.Context, accountID int64, password strin
 }
 
 // SetTOTP sets the base32 secret of an account's second factor; "" removes
-// it.
+// it. Either way a secret being set up (TOTPPending) is dropped: it was
+// drawn for a state of the account that no longer holds.
 func (s *Store) SetTOTP(ctx context.Context, accountID int64, secret string) error {
 	v := sql.NullString{String: secret, Valid: secret != ""}
-	if err := s.updateAccount(ctx, accountID, "totp_secret = ?", v); err != nil {
+	if err := s.updateAccount(ctx, accountID, "totp_secret = ?, totp_pending = NULL", v); err != nil {
 		return fmt.Errorf("store: set second factor of account %d: %w", accountID, err)
 	}
 	return nil
 }
 
-// DisableAccount stops an account from signing in and its tokens from
-// working.
+// SetPendingTOTP records a second-factor secret being set up, replacing
+// any earlier pending one. The active secret, if any, is untouched.
+func (s *Store) SetPendingTOTP(ctx context.Context, accountID int64, secret string) error {
+	if secret == "" {
+		return fmt.Errorf("store: pending second factor of account %d: %w: empty secret", accountID, ErrInvalid)
+	}
+	if err := s.updateAccount(ctx, accountID, "totp_pending = ?", secret); err != nil {
+		return fmt.Errorf("store: pending second factor of account %d: %w", accountID, err)
+	}
+	return nil
+}
+
+// ActivateTOTP makes the pending secret the account's second factor, if
+// it is still secret: the caller verified a code against that value, and a
+// set-up started meanwhile (another pending secret) must not be activated
+// in its place. Otherwise it returns ErrInvalid (ErrNotFound for an unknown
+// account).
+func (s *Store) ActivateTOTP(ctx context.Context, accountID int64, secret string) error {
+	if secret == "" {
+		return fmt.Errorf("store: activate second factor of account %d: %w: empty secret", accountID, ErrInvalid)
+	}
+	res, err := s.db.ExecContext(ctx, s.q("UPDATE accounts SET totp_secret = totp_pending, totp_pending = NULL WHERE id = ? AND totp_pending = ?"), accountID, secret)
+	if err != nil {
+		return fmt.Errorf("store: activate second factor of account %d: %w", accountID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: activate second factor of account %d: %w", accountID, err)
+	} else if n == 1 {
+		return nil
+	}
+	if _, err := s.Account(ctx, accountID); err != nil {
+		return fmt.Errorf("store: activate second factor: %w", err)
+	}
+	return fmt.Errorf("store: activate second factor of account %d: %w: no such secret being set up", accountID, ErrInvalid)
+}
+
+// ErrLastOperator is returned by DisableAccount for the only enabled
+// operator: without one nobody could create tenants or repair accounts
+// short of editing the database.
+var ErrLastOperator = errors.New("the last enabled operator cannot be disabled")
+
+// lockAccounts serialises DisableAccount on PostgreSQL (see dialect.lock;
+// the other keys are in dialect.go). Without it, two operators disabling
+// each other at once would each see the other still enabled, and both
+// would succeed.
+const lockAccounts int64 = 0x72656d70617274a1
+
+// DisableAccount stops an account from signing in and deletes its tokens
+// (sessions and API tokens), so that they stay dead even if the account
+// were enabled again. Disabling a disabled account changes nothing but
+// deletes any token left. The last enabled operator is refused with
+// ErrLastOperator.
 func (s *Store) DisableAccount(ctx context.Context, accountID int64) error {
-	if err := s.updateAccount(ctx, accountID, "disabled_at = COALESCE(disabled_at, ?)", dbTime(s.now())); err != nil {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.lock(ctx, tx, lockAccounts); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		var role string
+		var disabled sql.NullInt64
+		err := tx.QueryRowContext(ctx, s.q("SELECT role, disabled_at FROM accounts WHERE id = ?"), accountID).Scan(&role, &disabled)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if Role(role) == RoleOperator && !disabled.Valid {
+			var n int64
+			if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM accounts WHERE role = ? AND disabled_at IS NULL"), string(RoleOperator)).Scan(&n); err != nil {
+				return err
+			}
+			if n <= 1 {
+				return ErrLastOperator
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE accounts SET disabled_at = COALESCE(disabled_at, ?) WHERE id = ?"), dbTime(s.now()), accountID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q("DELETE FROM api_tokens WHERE account_id = ?"), accountID)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("store: disable account %d: %w", accountID, err)
 	}
 	return nil

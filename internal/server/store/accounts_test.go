@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -106,6 +108,9 @@ func TestAuthenticate(t *testing.T) {
 		wantErr(t, e.s.SetTOTP(ctx, 9999, "X"), ErrNotFound, "TOTP of unknown account")
 
 		// A disabled account: the wrong password still says nothing more.
+		// (alice is disabled while bob, another operator, stays enabled.)
+		_, err = e.s.CreateAccount(ctx, NewAccount{Username: "bob", Password: goodPassword, Role: RoleOperator})
+		must(t, err)
 		e.clock.Add(time.Hour)
 		must(t, e.s.DisableAccount(ctx, a.ID))
 		_, err = e.s.Authenticate(ctx, "alice", "wrong password!!")
@@ -179,4 +184,159 @@ func TestAuthenticateHonoursContext(t *testing.T) {
 	if _, err := e.s.Authenticate(ctx, "alice", goodPassword); err == nil {
 		t.Fatal("Authenticate ran with a cancelled context")
 	}
+}
+
+func TestListAccounts(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a, b := mustTenant(t, e, "aulnay"), mustTenant(t, e, "bagnolet")
+		for _, n := range []NewAccount{
+			{Username: "zoe", Role: RoleOperator},
+			{Username: "dsi-a", Role: RoleTenantAdmin, TenantID: a.ID},
+			{Username: "cnil", Role: RoleAuditor},
+			{Username: "audit-b", Role: RoleAuditor, TenantID: b.ID},
+			{Username: "dsi-b", Role: RoleTenantAdmin, TenantID: b.ID},
+		} {
+			n.Password = goodPassword
+			_, err := e.s.CreateAccount(ctx, n)
+			must(t, err)
+		}
+		names := func(list []Account) []string {
+			var out []string
+			for _, a := range list {
+				out = append(out, a.Username)
+			}
+			return out
+		}
+		all, err := e.s.ListAccounts(ctx, AccountFilter{})
+		must(t, err)
+		if got := names(all); !slices.Equal(got, []string{"audit-b", "cnil", "dsi-a", "dsi-b", "zoe"}) {
+			t.Fatalf("every account: %v", got)
+		}
+		ofB, err := e.s.ListAccounts(ctx, AccountFilter{TenantID: b.ID})
+		must(t, err)
+		if got := names(ofB); !slices.Equal(got, []string{"audit-b", "dsi-b"}) {
+			t.Fatalf("accounts of bagnolet: %v", got)
+		}
+		none, err := e.s.ListAccounts(ctx, AccountFilter{TenantID: 9999})
+		must(t, err)
+		if len(none) != 0 {
+			t.Fatalf("accounts of an unknown tenant: %v", names(none))
+		}
+
+		got, err := e.s.AccountByName(ctx, " DSI-A ")
+		must(t, err)
+		if got.Username != "dsi-a" || got.TenantID != a.ID || got.Role != RoleTenantAdmin {
+			t.Fatalf("AccountByName = %+v", got)
+		}
+		_, err = e.s.AccountByName(ctx, "nobody")
+		wantErr(t, err, ErrNotFound, "unknown name")
+	})
+}
+
+func TestDisableAccountKeepsAnOperator(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		first, err := e.s.CreateAccount(ctx, NewAccount{Username: "first", Password: goodPassword, Role: RoleOperator})
+		must(t, err)
+		wantErr(t, e.s.DisableAccount(ctx, first.ID), ErrLastOperator, "only operator")
+		if got, _ := e.s.Account(ctx, first.ID); !got.Disabled.IsZero() {
+			t.Fatal("the refused disable disabled the account")
+		}
+		second, err := e.s.CreateAccount(ctx, NewAccount{Username: "second", Password: goodPassword, Role: RoleOperator})
+		must(t, err)
+		tok, _, err := e.s.CreateAPIToken(ctx, NewAPIToken{AccountID: first.ID, Name: "script", Kind: TokenAutomation, TTL: time.Hour})
+		must(t, err)
+		must(t, e.s.DisableAccount(ctx, first.ID))
+		// Its tokens are deleted, not only refused.
+		_, err = e.s.CheckToken(ctx, tok)
+		wantErr(t, err, ErrInvalidToken, "token of the disabled operator")
+		if list, err := e.s.ListAPITokens(ctx, first.ID, 0); err != nil || len(list) != 0 {
+			t.Fatalf("tokens left after disable: %+v, %v", list, err)
+		}
+		// Disabled operators do not count.
+		wantErr(t, e.s.DisableAccount(ctx, second.ID), ErrLastOperator, "last enabled operator")
+		must(t, e.s.DisableAccount(ctx, first.ID)) // again: nothing changes
+		wantErr(t, e.s.DisableAccount(ctx, 9999), ErrNotFound, "unknown account")
+	})
+}
+
+// TestDisableOperatorsRace: two operators disabling each other at once
+// leave one of them enabled.
+func TestDisableOperatorsRace(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		for round := range 5 {
+			var ids []int64
+			for i := range 2 {
+				a, err := e.s.CreateAccount(ctx, NewAccount{Username: fmt.Sprintf("op-%d-%d", round, i), Password: goodPassword, Role: RoleOperator})
+				must(t, err)
+				ids = append(ids, a.ID)
+			}
+			if round > 0 { // disable the survivor of the previous round
+				list, err := e.s.ListAccounts(ctx, AccountFilter{})
+				must(t, err)
+				for _, a := range list {
+					if a.Disabled.IsZero() && !slices.Contains(ids, a.ID) {
+						must(t, e.s.DisableAccount(ctx, a.ID))
+					}
+				}
+			}
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for i := range 2 {
+				wg.Go(func() { errs[i] = e.s.DisableAccount(ctx, ids[i]) })
+			}
+			wg.Wait()
+			failed := 0
+			for _, err := range errs {
+				if err != nil {
+					wantErr(t, err, ErrLastOperator, "racing disable")
+					failed++
+				}
+			}
+			if failed != 1 {
+				t.Fatalf("round %d: %d of 2 racing disables failed, want exactly 1 (%v)", round, failed, errs)
+			}
+		}
+	})
+}
+
+func TestPendingTOTP(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a, err := e.s.CreateAccount(ctx, NewAccount{Username: "alice", Password: goodPassword, Role: RoleOperator})
+		must(t, err)
+		must(t, e.s.SetPendingTOTP(ctx, a.ID, "AAAAAAAAAAAAAAAA"))
+		got, err := e.s.Authenticate(ctx, "alice", goodPassword)
+		must(t, err)
+		if got.TOTPSecret != "" || got.TOTPPending != "AAAAAAAAAAAAAAAA" {
+			t.Fatalf("after set-up began: active %q pending %q", got.TOTPSecret, got.TOTPPending)
+		}
+		// A newer set-up replaces the pending secret; the older one can no
+		// longer be activated.
+		must(t, e.s.SetPendingTOTP(ctx, a.ID, "BBBBBBBBBBBBBBBB"))
+		wantErr(t, e.s.ActivateTOTP(ctx, a.ID, "AAAAAAAAAAAAAAAA"), ErrInvalid, "activate a replaced secret")
+		must(t, e.s.ActivateTOTP(ctx, a.ID, "BBBBBBBBBBBBBBBB"))
+		got, err = e.s.Account(ctx, a.ID)
+		must(t, err)
+		if got.TOTPSecret != "BBBBBBBBBBBBBBBB" || got.TOTPPending != "" {
+			t.Fatalf("after activation: active %q pending %q", got.TOTPSecret, got.TOTPPending)
+		}
+		wantErr(t, e.s.ActivateTOTP(ctx, a.ID, "BBBBBBBBBBBBBBBB"), ErrInvalid, "activate twice")
+
+		// A set-up begun while one is active leaves the active one alone;
+		// removing the second factor also drops the pending one.
+		must(t, e.s.SetPendingTOTP(ctx, a.ID, "CCCCCCCCCCCCCCCC"))
+		if got, _ := e.s.Account(ctx, a.ID); got.TOTPSecret != "BBBBBBBBBBBBBBBB" {
+			t.Fatalf("a new set-up changed the active secret to %q", got.TOTPSecret)
+		}
+		must(t, e.s.SetTOTP(ctx, a.ID, ""))
+		if got, _ := e.s.Account(ctx, a.ID); got.TOTPSecret != "" || got.TOTPPending != "" {
+			t.Fatalf("after removal: active %q pending %q", got.TOTPSecret, got.TOTPPending)
+		}
+		wantErr(t, e.s.SetPendingTOTP(ctx, a.ID, ""), ErrInvalid, "empty pending secret")
+		wantErr(t, e.s.SetPendingTOTP(ctx, 9999, "X"), ErrNotFound, "unknown account")
+		wantErr(t, e.s.ActivateTOTP(ctx, 9999, "X"), ErrNotFound, "activate for an unknown account")
+	})
 }

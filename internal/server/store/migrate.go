@@ -80,6 +80,49 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX audit_tenant ON audit (tenant, id)`,
 	}},
+	{version: 2, name: "retention: snapshots as received, pending policies, collection runs", stmts: []string{
+		// One row per snapshot file the server accepted: when it arrived
+		// (the server's clock, not the client's), who sent it, and until
+		// when nobody may remove it. deleted_at is set when retention
+		// removed it; the row stays as evidence.
+		`CREATE TABLE snapshots (
+			tenant_id BIGINT NOT NULL REFERENCES tenants (id),
+			name TEXT NOT NULL,
+			received_at BIGINT NOT NULL,
+			writer TEXT NOT NULL,
+			size BIGINT NOT NULL,
+			lock_until BIGINT NOT NULL,
+			deleted_at BIGINT,
+			PRIMARY KEY (tenant_id, name)
+		)`,
+		// A looser retention policy waits here until effective_at.
+		`ALTER TABLE tenants ADD COLUMN retention_pending TEXT`,
+		`ALTER TABLE tenants ADD COLUMN retention_pending_at BIGINT`,
+		`CREATE TABLE gc_runs (
+			id {{id}},
+			tenant_id BIGINT NOT NULL REFERENCES tenants (id),
+			started_at BIGINT NOT NULL,
+			finished_at BIGINT NOT NULL,
+			dry_run BIGINT NOT NULL,
+			snapshots_kept BIGINT NOT NULL,
+			snapshots_deleted BIGINT NOT NULL,
+			packs_deleted BIGINT NOT NULL,
+			bytes_freed BIGINT NOT NULL,
+			locks_removed BIGINT NOT NULL,
+			error TEXT NOT NULL
+		)`,
+		`CREATE INDEX gc_runs_tenant ON gc_runs (tenant_id, id)`,
+	}},
+	{version: 3, name: "accounts: second factor being set up, kinds of API tokens", stmts: []string{
+		// A TOTP secret waits here until a code made from it is confirmed,
+		// so that a secret mistyped into an app cannot lock anyone out.
+		`ALTER TABLE accounts ADD COLUMN totp_pending TEXT`,
+		`CREATE INDEX accounts_tenant ON accounts (tenant_id)`,
+		// session (from a sign-in), automation (named, for scripts) or
+		// agent: rows made before this step are sessions or agents'.
+		`ALTER TABLE api_tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'session'`,
+		`UPDATE api_tokens SET kind = 'agent' WHERE agent_id IS NOT NULL`,
+	}},
 }
 
 // SchemaVersion is the newest schema version this package knows.

@@ -21,6 +21,10 @@ type Tenant struct {
 	// the vault's prune policy); "{}" when none is set.
 	Retention json.RawMessage
 	Lock      LockSettings
+	// RetentionPending is a looser policy waiting for RetentionPendingAt
+	// before it replaces Retention; nil when none waits.
+	RetentionPending   json.RawMessage
+	RetentionPendingAt time.Time
 }
 
 // LockSettings protect a tenant's snapshots on the server.
@@ -72,16 +76,22 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (Tenant, error) {
 	return t, nil
 }
 
-const tenantColumns = "id, name, created_at, retention_policy, lock_settings"
+const tenantColumns = "id, name, created_at, retention_policy, lock_settings, retention_pending, retention_pending_at"
 
 func scanTenant(sc interface{ Scan(...any) error }) (Tenant, error) {
 	var t Tenant
 	var created int64
 	var retention, lock string
-	if err := sc.Scan(&t.ID, &t.Name, &created, &retention, &lock); err != nil {
+	var pending sql.NullString
+	var pendingAt sql.NullInt64
+	if err := sc.Scan(&t.ID, &t.Name, &created, &retention, &lock, &pending, &pendingAt); err != nil {
 		return Tenant{}, err
 	}
 	t.Created = goTime(created)
+	if pending.Valid {
+		t.RetentionPending = json.RawMessage(pending.String)
+		t.RetentionPendingAt = goTime(pendingAt.Int64)
+	}
 	t.Retention = json.RawMessage(retention)
 	if err := json.Unmarshal([]byte(lock), &t.Lock); err != nil {
 		return Tenant{}, fmt.Errorf("tenant %s: lock settings: %w", t.Name, err)

@@ -77,12 +77,25 @@ func hashMatches(sum [sha256.Size]byte, stored string) bool {
 	return subtle.ConstantTimeCompare(sum[:], want) == 1
 }
 
+// TokenKind tells how a token came to be, which decides what it may do
+// beyond its owner's role: an automation token may not mint other tokens
+// (a leaked one could otherwise outlive its own revocation).
+type TokenKind string
+
+// Kinds of API tokens.
+const (
+	TokenSession    TokenKind = "session"    // from a sign-in with a password (/v1/login), short-lived
+	TokenAutomation TokenKind = "automation" // made by an account for its scripts, named, long-lived
+	TokenAgent      TokenKind = "agent"      // an agent's, from its enrolment
+)
+
 // APIToken is a bearer token of an account or an agent (one of AccountID
 // and AgentID is set).
 type APIToken struct {
 	ID        int64
 	AccountID int64
 	AgentID   int64
+	Kind      TokenKind
 	Name      string
 	Created   time.Time
 	Expires   time.Time // zero: never
@@ -94,8 +107,11 @@ type APIToken struct {
 type NewAPIToken struct {
 	AccountID int64
 	AgentID   int64
-	Name      string
-	TTL       time.Duration
+	// Kind defaults to TokenAgent for an agent and TokenSession for an
+	// account; an agent's token is always TokenAgent.
+	Kind TokenKind
+	Name string
+	TTL  time.Duration
 }
 
 // Principal is who presented a valid token.
@@ -106,6 +122,7 @@ type Principal struct {
 	Username  string
 	Role      Role  // RoleAgent for an agent
 	TenantID  int64 // 0 for none
+	TokenKind TokenKind
 }
 
 // CreateAPIToken creates a token and returns it in clear, once.
@@ -134,6 +151,15 @@ func (s *Store) createAPIToken(ctx context.Context, tx *sql.Tx, n NewAPIToken) (
 	if name == "" || len(name) > 200 {
 		return "", APIToken{}, fmt.Errorf("%w: a token needs a name of at most 200 bytes", ErrInvalid)
 	}
+	kind := n.Kind
+	switch {
+	case kind == "" && n.AgentID != 0:
+		kind = TokenAgent
+	case kind == "":
+		kind = TokenSession
+	case (kind == TokenAgent) != (n.AgentID != 0), kind != TokenAgent && kind != TokenSession && kind != TokenAutomation:
+		return "", APIToken{}, fmt.Errorf("%w: token kind %q for this owner", ErrInvalid, kind)
+	}
 	owner, table := n.AccountID, "accounts"
 	if n.AgentID != 0 {
 		owner, table = n.AgentID, "agents"
@@ -151,13 +177,13 @@ func (s *Store) createAPIToken(ctx context.Context, tx *sql.Tx, n NewAPIToken) (
 		return "", APIToken{}, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	tok := APIToken{AccountID: n.AccountID, AgentID: n.AgentID, Name: name, Created: now}
+	tok := APIToken{AccountID: n.AccountID, AgentID: n.AgentID, Kind: kind, Name: name, Created: now}
 	if n.TTL > 0 {
 		tok.Expires = now.Add(n.TTL)
 	}
-	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO api_tokens (selector, token_hash, account_id, agent_id, name, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		sec.selector, sec.hash, nullID(n.AccountID), nullID(n.AgentID), name, dbTime(now), dbTimeNull(tok.Expires)).Scan(&tok.ID)
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO api_tokens (selector, token_hash, account_id, agent_id, kind, name, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		sec.selector, sec.hash, nullID(n.AccountID), nullID(n.AgentID), string(kind), name, dbTime(now), dbTimeNull(tok.Expires)).Scan(&tok.ID)
 	if err != nil {
 		return "", APIToken{}, err
 	}
@@ -179,13 +205,14 @@ func (s *Store) CheckToken(ctx context.Context, token string) (Principal, error)
 		accTenant, agTenant           sql.NullInt64
 		disabled, revoked             sql.NullInt64
 		user, role                    sql.NullString
+		kind                          string
 	)
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT t.id, t.token_hash, t.account_id, t.agent_id, t.expires_at, t.last_used_at,
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT t.id, t.token_hash, t.account_id, t.agent_id, t.kind, t.expires_at, t.last_used_at,
 			a.username, a.role, a.tenant_id, a.disabled_at, g.tenant_id, g.revoked_at
 		FROM api_tokens t
 		LEFT JOIN accounts a ON a.id = t.account_id
 		LEFT JOIN agents g ON g.id = t.agent_id
-		WHERE t.selector = ?`), sel).Scan(&p.TokenID, &hash, &account, &agent, &expires, &used,
+		WHERE t.selector = ?`), sel).Scan(&p.TokenID, &hash, &account, &agent, &kind, &expires, &used,
 		&user, &role, &accTenant, &disabled, &agTenant, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, fmt.Errorf("store: check token: %w", ErrInvalidToken)
@@ -205,6 +232,7 @@ func (s *Store) CheckToken(ctx context.Context, token string) (Principal, error)
 	case revoked.Valid:
 		return Principal{}, fmt.Errorf("store: check token %d: %w: agent revoked", p.TokenID, ErrInvalidToken)
 	}
+	p.TokenKind = TokenKind(kind)
 	if account.Valid {
 		p.AccountID, p.Username, p.Role, p.TenantID = account.Int64, user.String, Role(role.String), accTenant.Int64
 	} else {
@@ -218,31 +246,70 @@ func (s *Store) CheckToken(ctx context.Context, token string) (Principal, error)
 	return p, nil
 }
 
+const apiTokenColumns = "id, account_id, agent_id, kind, name, created_at, expires_at, last_used_at"
+
+func scanAPIToken(sc interface{ Scan(...any) error }) (APIToken, error) {
+	var t APIToken
+	var account, agent, expires, used sql.NullInt64
+	var created int64
+	var kind string
+	if err := sc.Scan(&t.ID, &account, &agent, &kind, &t.Name, &created, &expires, &used); err != nil {
+		return APIToken{}, err
+	}
+	t.AccountID, t.AgentID, t.Kind = account.Int64, agent.Int64, TokenKind(kind)
+	t.Created, t.Expires, t.LastUsed = goTime(created), goTimeNull(expires), goTimeNull(used)
+	return t, nil
+}
+
 // ListAPITokens returns the tokens of an account (accountID) or of an agent
-// (agentID), oldest first.
+// (agentID), oldest first. Only what describes them is returned: the
+// clear token was shown once, at creation, and is not kept.
 func (s *Store) ListAPITokens(ctx context.Context, accountID, agentID int64) ([]APIToken, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, account_id, agent_id, name, created_at, expires_at, last_used_at
-		FROM api_tokens WHERE account_id = ? OR agent_id = ? ORDER BY id`), nullID(accountID), nullID(agentID))
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+apiTokenColumns+" FROM api_tokens WHERE account_id = ? OR agent_id = ? ORDER BY id"), nullID(accountID), nullID(agentID))
 	if err != nil {
 		return nil, fmt.Errorf("store: list API tokens: %w", err)
 	}
 	defer rows.Close()
 	var out []APIToken
 	for rows.Next() {
-		var t APIToken
-		var account, agent, expires, used sql.NullInt64
-		var created int64
-		if err := rows.Scan(&t.ID, &account, &agent, &t.Name, &created, &expires, &used); err != nil {
+		t, err := scanAPIToken(rows)
+		if err != nil {
 			return nil, fmt.Errorf("store: list API tokens: %w", err)
 		}
-		t.AccountID, t.AgentID = account.Int64, agent.Int64
-		t.Created, t.Expires, t.LastUsed = goTime(created), goTimeNull(expires), goTimeNull(used)
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list API tokens: %w", err)
 	}
 	return out, nil
+}
+
+// APITokenByID returns the description of one token.
+func (s *Store) APITokenByID(ctx context.Context, id int64) (APIToken, error) {
+	t, err := scanAPIToken(s.db.QueryRowContext(ctx, s.q("SELECT "+apiTokenColumns+" FROM api_tokens WHERE id = ?"), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIToken{}, fmt.Errorf("store: API token %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return APIToken{}, fmt.Errorf("store: API token %d: %w", id, err)
+	}
+	return t, nil
+}
+
+// RevokeAccountTokens deletes every token of an account but keepID (0:
+// none kept), sessions and automation tokens alike, and returns how many
+// it deleted. It is what a change of password calls: whoever held the old
+// password may have signed in with it.
+func (s *Store) RevokeAccountTokens(ctx context.Context, accountID, keepID int64) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM api_tokens WHERE account_id = ? AND id <> ?"), accountID, keepID)
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke tokens of account %d: %w", accountID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke tokens of account %d: %w", accountID, err)
+	}
+	return n, nil
 }
 
 // DeleteAPIToken revokes a token for good.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -34,7 +35,7 @@ func TestAPITokens(t *testing.T) {
 
 		p, err := e.s.CheckToken(ctx, clear)
 		must(t, err)
-		want := Principal{TokenID: tok.ID, AccountID: adm.ID, Username: "dsi", Role: RoleTenantAdmin, TenantID: town.ID}
+		want := Principal{TokenID: tok.ID, AccountID: adm.ID, Username: "dsi", Role: RoleTenantAdmin, TenantID: town.ID, TokenKind: TokenSession}
 		if p != want {
 			t.Fatalf("CheckToken = %+v, want %+v", p, want)
 		}
@@ -118,7 +119,7 @@ func TestEnrolment(t *testing.T) {
 		}
 		p, err := e.s.CheckToken(ctx, agentToken)
 		must(t, err)
-		want := Principal{TokenID: p.TokenID, AgentID: agent.ID, Role: RoleAgent, TenantID: town.ID}
+		want := Principal{TokenID: p.TokenID, AgentID: agent.ID, Role: RoleAgent, TenantID: town.ID, TokenKind: TokenAgent}
 		if p != want || p.TokenID == 0 {
 			t.Fatalf("agent principal %+v, want %+v", p, want)
 		}
@@ -222,4 +223,128 @@ func tamper(token string) string {
 		c = "B"
 	}
 	return token[:i] + c + token[i+1:]
+}
+
+func TestTokenKinds(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		town := mustTenant(t, e, "stains")
+		adm, err := e.s.CreateAccount(ctx, NewAccount{Username: "dsi", Password: goodPassword, Role: RoleTenantAdmin, TenantID: town.ID})
+		must(t, err)
+		session, s1, err := e.s.CreateAPIToken(ctx, NewAPIToken{AccountID: adm.ID, Name: "login", TTL: time.Hour})
+		must(t, err)
+		script, s2, err := e.s.CreateAPIToken(ctx, NewAPIToken{AccountID: adm.ID, Name: "nightly export", Kind: TokenAutomation, TTL: 90 * 24 * time.Hour})
+		must(t, err)
+		if s1.Kind != TokenSession || s2.Kind != TokenAutomation {
+			t.Fatalf("kinds %q %q", s1.Kind, s2.Kind)
+		}
+		for clear, want := range map[string]TokenKind{session: TokenSession, script: TokenAutomation} {
+			p, err := e.s.CheckToken(ctx, clear)
+			must(t, err)
+			if p.TokenKind != want || p.Role != RoleTenantAdmin {
+				t.Fatalf("principal %+v, want kind %s", p, want)
+			}
+		}
+		got, err := e.s.APITokenByID(ctx, s2.ID)
+		must(t, err)
+		if got.Kind != TokenAutomation || got.Name != "nightly export" || got.AccountID != adm.ID || !got.Expires.Equal(s2.Expires) {
+			t.Fatalf("APITokenByID = %+v", got)
+		}
+		_, err = e.s.APITokenByID(ctx, 9999)
+		wantErr(t, err, ErrNotFound, "unknown token")
+		for name, n := range map[string]NewAPIToken{
+			"agent kind for an account": {AccountID: adm.ID, Name: "x", Kind: TokenAgent},
+			"unknown kind":              {AccountID: adm.ID, Name: "x", Kind: "root"},
+			"session kind for an agent": {AgentID: 1, Name: "x", Kind: TokenSession},
+		} {
+			_, _, err := e.s.CreateAPIToken(ctx, n)
+			wantErr(t, err, ErrInvalid, name)
+		}
+
+		// A change of password keeps only the token in use.
+		third, s3, err := e.s.CreateAPIToken(ctx, NewAPIToken{AccountID: adm.ID, Name: "other laptop", TTL: time.Hour})
+		must(t, err)
+		other, err := e.s.CreateAccount(ctx, NewAccount{Username: "cnil", Password: goodPassword, Role: RoleAuditor})
+		must(t, err)
+		foreign, _, err := e.s.CreateAPIToken(ctx, NewAPIToken{AccountID: other.ID, Name: "login", TTL: time.Hour})
+		must(t, err)
+		n, err := e.s.RevokeAccountTokens(ctx, adm.ID, s3.ID)
+		must(t, err)
+		if n != 2 {
+			t.Fatalf("revoked %d tokens, want 2", n)
+		}
+		for _, dead := range []string{session, script} {
+			_, err := e.s.CheckToken(ctx, dead)
+			wantErr(t, err, ErrInvalidToken, "revoked token")
+		}
+		for _, alive := range []string{third, foreign} {
+			_, err := e.s.CheckToken(ctx, alive)
+			must(t, err)
+		}
+		n, err = e.s.RevokeAccountTokens(ctx, adm.ID, 0)
+		must(t, err)
+		if n != 1 {
+			t.Fatalf("revoked %d tokens, want 1", n)
+		}
+	})
+}
+
+// TestTokenKindMigration: tokens made before migration 3 keep working, as
+// sessions or as agents' tokens.
+func TestTokenKindMigration(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		at := -1
+		for i, m := range migrations {
+			if m.version == 3 {
+				at = i
+			}
+		}
+		if at < 0 {
+			t.Fatal("no migration 3")
+		}
+		// A database at the schema before migration 3.
+		e.target = e.target + "-old"
+		if e.dialect == "postgres" {
+			e.target = postgresDSN(t)
+		}
+		all := migrations
+		migrations = all[:at]
+		old, err := e.open(t, e.options())
+		migrations = all
+		must(t, err)
+		now := dbTime(e.clock.Now())
+		var tenant, account, agent int64
+		must(t, old.db.QueryRowContext(ctx, old.q(`INSERT INTO tenants (name, created_at, retention_policy, lock_settings) VALUES ('ivry', ?, '{}', '{}') RETURNING id`), now).Scan(&tenant))
+		must(t, old.db.QueryRowContext(ctx, old.q(`INSERT INTO accounts (username, role, password_hash, created_at) VALUES ('alice', 'operator', 'x', ?) RETURNING id`), now).Scan(&account))
+		must(t, old.db.QueryRowContext(ctx, old.q(`INSERT INTO agents (tenant_id, host, created_at) VALUES (?, 'pc', ?) RETURNING id`), tenant, now).Scan(&agent))
+		for i, owner := range []string{"account_id", "agent_id"} {
+			id := account
+			if i == 1 {
+				id = agent
+			}
+			_, err := old.db.ExecContext(ctx, old.q(`INSERT INTO api_tokens (selector, token_hash, `+owner+`, name, created_at) VALUES (?, 'h', ?, 'old', ?)`), fmt.Sprint(i), id, now)
+			must(t, err)
+		}
+		old.Close()
+
+		s, err := e.open(t, e.options())
+		must(t, err)
+		for owner, want := range map[int64]TokenKind{account: TokenSession, agent: TokenAgent} {
+			var acc, ag int64
+			if want == TokenAgent {
+				ag = owner
+			} else {
+				acc = owner
+			}
+			list, err := s.ListAPITokens(ctx, acc, ag)
+			must(t, err)
+			if len(list) != 1 || list[0].Kind != want {
+				t.Fatalf("token of %d after migration: %+v, want kind %s", owner, list, want)
+			}
+		}
+		if a, err := s.Account(ctx, account); err != nil || a.TOTPPending != "" {
+			t.Fatalf("account after migration: %+v, %v", a, err)
+		}
+	})
 }

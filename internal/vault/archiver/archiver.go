@@ -158,6 +158,13 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options) (*Result, err
 			return nil, fmt.Errorf("bad --exclude pattern %q: %w", ex, err)
 		}
 	}
+	// A server's garbage collection deletes packs that the index files
+	// still list: blobs whose every copy is gone must count as unknown, or
+	// the new snapshot would need them. One listing, never a question per
+	// blob (nothing if RecoverPacks already listed).
+	if _, err := r.MarkAbsentPacks(ctx); err != nil {
+		return nil, err
+	}
 	a.used = [2]map[crypto.ID]struct{}{{}, {}}
 	a.parent = opts.Parent
 	if a.parent == nil {

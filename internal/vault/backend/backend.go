@@ -79,3 +79,26 @@ var (
 	// ErrNotRepository means the location cannot hold a repository.
 	ErrNotRepository = errors.New("not a Rempart repository")
 )
+
+// ErrPacksMissing means storage refused a snapshot because its plain pack
+// list names packs that are not stored. A server commits a snapshot only
+// when every pack it names is there; a pack can be missing because its
+// garbage collection deleted it while the backup that reused it ran.
+var ErrPacksMissing = errors.New("the snapshot names packs that are not stored")
+
+// PacksMissingError is ErrPacksMissing with what the storage said: the
+// packs it named (hex IDs; empty when it named none) and its message.
+type PacksMissingError struct {
+	Packs   []string
+	Message string
+}
+
+func (e *PacksMissingError) Error() string {
+	if e.Message != "" {
+		return fmt.Sprintf("%v (server: %s)", ErrPacksMissing, e.Message)
+	}
+	return ErrPacksMissing.Error()
+}
+
+// Is makes errors.Is(err, ErrPacksMissing) true.
+func (e *PacksMissingError) Is(target error) bool { return target == ErrPacksMissing }

@@ -14,6 +14,7 @@ import (
 	"path"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -64,7 +65,12 @@ type Report struct {
 	DamagedSnapshots []string      `json:"damaged_snapshots"`
 	DamagedFiles     []DamagedFile `json:"damaged_files"`
 	UnusedPacks      int           `json:"unused_packs"` // harmless: left by an interrupted backup, removed by prune
-	Warnings         []string      `json:"warnings,omitempty"`
+	// CollectedPacks counts packs that index files list but storage no
+	// longer holds, and that no snapshot needs: a server's garbage
+	// collection deleted them (it cannot rewrite the encrypted index
+	// files). Information, not damage.
+	CollectedPacks int      `json:"collected_packs"`
+	Warnings       []string `json:"warnings,omitempty"`
 }
 
 // OK reports whether nothing is damaged.
@@ -79,6 +85,11 @@ type checker struct {
 	bad   [2]map[crypto.ID]string // damaged or missing blobs → reason
 	trees map[crypto.ID]bool      // trees already walked
 	prog  *Progress
+	// absent holds the indexed packs storage does not have; neededBy
+	// maps those a snapshot needs to the snapshots (short IDs). The others
+	// were collected.
+	absent   map[crypto.ID]bool
+	neededBy map[crypto.ID][]string
 }
 
 func (c *checker) problem(kind, name, detail string) {
@@ -97,7 +108,8 @@ func (c *checker) markBad(t pack.BlobType, id crypto.ID, why string) {
 
 // Check verifies the repository. It loads the index itself.
 func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, error) {
-	c := &checker{r: r, rep: &Report{}, bad: [2]map[crypto.ID]string{{}, {}}, trees: map[crypto.ID]bool{}, prog: opts.Progress}
+	c := &checker{r: r, rep: &Report{}, bad: [2]map[crypto.ID]string{{}, {}}, trees: map[crypto.ID]bool{}, prog: opts.Progress,
+		absent: map[crypto.ID]bool{}, neededBy: map[crypto.ID][]string{}}
 	if c.prog == nil {
 		c.prog = &Progress{}
 	}
@@ -118,13 +130,19 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 	}
 	indexed := idx.Packs()
 	c.rep.Packs = len(stored)
+	// Absent packs are marked gone in the index, so that reading a tree
+	// or blob with a copy in a present pack uses that copy. Whether an
+	// absent pack is damage or was collected is known only once every
+	// snapshot has said what it needs (finishAbsent).
+	for _, id := range r.NoteStoredPacks(stored) {
+		c.absent[id] = true
+	}
 	missingPack := map[crypto.ID]string{}
 	for id, size := range indexed {
 		got, ok := stored[id]
 		switch {
 		case !ok:
 			missingPack[id] = "pack " + id.Short() + " is missing"
-			c.problem("pack", id.String(), "missing from storage")
 		case got != size:
 			missingPack[id] = fmt.Sprintf("pack %s has %d bytes instead of %d (truncated?)", id.Short(), got, size)
 			c.problem("pack", id.String(), fmt.Sprintf("size %d, index says %d (truncated or damaged)", got, size))
@@ -135,11 +153,28 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 			c.rep.UnusedPacks++
 		}
 	}
-	idx.Each(func(id crypto.ID, loc index.Location) {
-		if why, ok := missingPack[loc.Pack]; ok {
-			c.bad[loc.Type][id] = why
+	if len(missingPack) > 0 {
+		idx.Each(func(id crypto.ID, loc index.Location) {
+			if why, ok := missingPack[loc.Pack]; ok {
+				if _, seen := c.bad[loc.Type][id]; !seen {
+					c.bad[loc.Type][id] = why
+				}
+			}
+		})
+		// A blob with a copy in a sound pack is not damaged: concurrent
+		// backups may have stored it twice, and a server may have
+		// collected one copy.
+		for t := range c.bad {
+			for id := range c.bad[t] {
+				for _, loc := range idx.Locations(pack.BlobType(t), id) {
+					if _, bad := missingPack[loc.Pack]; !bad {
+						delete(c.bad[t], id)
+						break
+					}
+				}
+			}
 		}
-	})
+	}
 
 	if opts.ReadData {
 		c.readData(ctx, stored, indexed)
@@ -152,6 +187,7 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 	for _, p := range sproblems {
 		c.problem("snapshot", p.Name, p.Err.Error())
 		c.rep.DamagedSnapshots = append(c.rep.DamagedSnapshots, p.Name)
+		c.unreadableNeeds(ctx, p.Name)
 	}
 	c.rep.Snapshots = len(sns) + len(sproblems)
 	for _, sn := range sns {
@@ -167,6 +203,7 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 			c.rep.DamagedSnapshots = append(c.rep.DamagedSnapshots, sn.ID.String())
 		}
 	}
+	c.finishAbsent()
 	sort.Slice(c.rep.Problems, func(i, j int) bool {
 		if c.rep.Problems[i].Kind != c.rep.Problems[j].Kind {
 			return c.rep.Problems[i].Kind < c.rep.Problems[j].Kind
@@ -174,6 +211,61 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 		return c.rep.Problems[i].Name < c.rep.Problems[j].Name
 	})
 	return c.rep, ctx.Err()
+}
+
+// need records that snapshot sn (a short ID) needs absent pack p.
+func (c *checker) need(p crypto.ID, sn string) {
+	for _, s := range c.neededBy[p] {
+		if s == sn {
+			return
+		}
+	}
+	c.neededBy[p] = append(c.neededBy[p], sn)
+}
+
+// unreadableNeeds takes what it can from a snapshot file that cannot be
+// opened: its plain pack list, readable without the key, still says which
+// packs it needs. When even that is unreadable, no absent pack can be
+// called collected, since this snapshot might need it.
+func (c *checker) unreadableNeeds(ctx context.Context, name string) {
+	if len(c.absent) == 0 {
+		return
+	}
+	short := name
+	if len(short) > 8 {
+		short = short[:8]
+	}
+	buf, err := c.r.Backend().Load(ctx, backend.Handle{Type: backend.Snapshot, Name: name}, 0, 0)
+	var packs []crypto.ID
+	if err == nil {
+		packs, _, err = snapshot.ReadPacks(buf)
+	}
+	if err != nil {
+		for p := range c.absent {
+			c.need(p, short+" (unreadable)")
+		}
+		return
+	}
+	for _, p := range packs {
+		if c.absent[p] {
+			c.need(p, short)
+		}
+	}
+}
+
+// finishAbsent reports each absent pack: damage when a snapshot needs it
+// (its plain list names it, or it holds the only copies of blobs the
+// snapshot uses), and otherwise collected by a server, which is normal.
+func (c *checker) finishAbsent() {
+	for p := range c.absent {
+		sns := c.neededBy[p]
+		if len(sns) == 0 {
+			c.rep.CollectedPacks++
+			continue
+		}
+		sort.Strings(sns)
+		c.problem("pack", p.String(), "missing from storage; needed by snapshot "+strings.Join(sns, ", "))
+	}
 }
 
 // checkTree walks each distinct tree once and records missing blobs.
@@ -214,10 +306,28 @@ func (c *checker) snapshotFiles(ctx context.Context, sn *snapshot.Snapshot) bool
 		listed[p] = true
 	}
 	damaged := false
+	short := sn.ID.Short()
+	// A snapshot whose plain list names an absent pack is damaged: a
+	// server keeps what the list names, so the pack was lost, not
+	// collected.
+	for _, p := range sn.Packs {
+		if c.absent[p] {
+			c.need(p, short)
+			damaged = true
+		}
+	}
 	unlisted := map[crypto.ID]bool{}
 	idx := c.r.Index()
 	note := func(t pack.BlobType, id crypto.ID) {
 		locs := idx.Locations(t, id)
+		if _, bad := c.bad[t][id]; bad {
+			// No sound copy: every absent pack with a copy was needed.
+			for _, l := range locs {
+				if c.absent[l.Pack] {
+					c.need(l.Pack, short)
+				}
+			}
+		}
 		for _, l := range locs {
 			if listed[l.Pack] {
 				return
@@ -241,12 +351,13 @@ func (c *checker) snapshotFiles(ctx context.Context, sn *snapshot.Snapshot) bool
 		}
 		for _, n := range t.Nodes {
 			np := path.Join(p, n.Name)
+			reported := false
 			for _, b := range n.Content {
 				note(pack.DataBlob, b)
-				if why, bad := c.bad[pack.DataBlob][b]; bad {
+				if why, bad := c.bad[pack.DataBlob][b]; bad && !reported {
 					damaged = true
+					reported = true
 					c.rep.DamagedFiles = append(c.rep.DamagedFiles, DamagedFile{sn.ID.String(), np, why})
-					break
 				}
 			}
 			if n.Type == tree.Dir && n.Subtree != nil {

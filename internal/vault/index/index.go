@@ -50,6 +50,15 @@ type Index struct {
 	// dups holds further copies of a blob (written by concurrent backups):
 	// a snapshot may list the pack of any copy, and prune must not lose one.
 	dups [2]map[crypto.ID][]entry
+	// gone flags packs (by position) that index files still list but that
+	// storage no longer holds: a server's garbage collection deletes packs
+	// without being able to rewrite the encrypted index files. A blob whose
+	// every copy is in a gone pack is not "known": deduplicating against it
+	// would make a new snapshot point at data that no longer exists. Packs
+	// added after the marking are beyond it (shorter slice): they are
+	// present.
+	gone      []bool
+	goneCount int
 }
 
 // New returns an empty index.
@@ -82,26 +91,76 @@ func (x *Index) AddPack(p PackInfo) {
 	}
 }
 
-// Has reports whether a blob is known.
+// isGone reports whether the pack at position pos is marked absent. The
+// caller holds x.mu.
+func (x *Index) isGone(pos uint32) bool {
+	return int(pos) < len(x.gone) && x.gone[pos]
+}
+
+// present returns a copy of a blob in a pack not marked gone, the first
+// copy when it qualifies (the common case costs one map lookup). The
+// caller holds x.mu.
+func (x *Index) present(t pack.BlobType, id crypto.ID) (entry, bool) {
+	e, ok := x.blobs[t][id]
+	if !ok {
+		return entry{}, false
+	}
+	if x.goneCount == 0 || !x.isGone(e.pack) {
+		return e, true
+	}
+	for _, d := range x.dups[t][id] {
+		if !x.isGone(d.pack) {
+			return d, true
+		}
+	}
+	return entry{}, false
+}
+
+// Has reports whether a blob is known: indexed in a pack that is not
+// marked gone.
 func (x *Index) Has(t pack.BlobType, id crypto.ID) bool {
 	x.mu.RLock()
-	_, ok := x.blobs[t][id]
+	_, ok := x.present(t, id)
 	x.mu.RUnlock()
 	return ok
 }
 
-// Lookup returns where a blob is.
+// Lookup returns where a blob is, choosing a copy in a pack not marked
+// gone; a blob whose every copy is gone is not found.
 func (x *Index) Lookup(t pack.BlobType, id crypto.ID) (Location, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	e, ok := x.blobs[t][id]
+	e, ok := x.present(t, id)
 	if !ok {
 		return Location{}, false
 	}
 	return x.loc(t, e), true
 }
 
-// Locations returns every copy of a blob (usually one).
+// LookupPreferring is Lookup, but among the copies in packs not marked
+// gone it picks the first whose pack prefer accepts. A restore prefers
+// the packs its snapshot lists: they are exactly the ones a server keeps
+// for it, whatever it may have collected since the index was written.
+func (x *Index) LookupPreferring(t pack.BlobType, id crypto.ID, prefer func(crypto.ID) bool) (Location, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e, ok := x.present(t, id)
+	if !ok {
+		return Location{}, false
+	}
+	if prefer(x.packs[e.pack]) {
+		return x.loc(t, e), true
+	}
+	for _, d := range x.dups[t][id] {
+		if !x.isGone(d.pack) && prefer(x.packs[d.pack]) {
+			return x.loc(t, d), true
+		}
+	}
+	return x.loc(t, e), true
+}
+
+// Locations returns every copy of a blob (usually one), in gone packs
+// too: the checker needs them to tell collected packs from damage.
 func (x *Index) Locations(t pack.BlobType, id crypto.ID) []Location {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -128,6 +187,53 @@ func (x *Index) HasPack(id crypto.ID) bool {
 	return ok
 }
 
+// MarkGone records that the given indexed packs are absent from storage
+// (unknown IDs are ignored). From then on Has, Lookup and LookupPreferring
+// see only the copies of a blob in other packs. It returns how many packs
+// were newly marked.
+func (x *Index) MarkGone(ids ...crypto.ID) int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		pos, ok := x.packPos[id]
+		if !ok || x.isGone(pos) {
+			continue
+		}
+		if int(pos) >= len(x.gone) {
+			x.gone = append(x.gone, make([]bool, len(x.packs)-len(x.gone))...)
+		}
+		x.gone[pos] = true
+		x.goneCount++
+		n++
+	}
+	return n
+}
+
+// MarkAbsent marks gone every indexed pack that is not in present (a
+// listing of storage) and returns the indexed packs that are absent. One
+// listing per session replaces any per-blob question to storage.
+func (x *Index) MarkAbsent(present map[crypto.ID]int64) []crypto.ID {
+	x.mu.RLock()
+	var absent []crypto.ID
+	for _, id := range x.packs {
+		if _, ok := present[id]; !ok {
+			absent = append(absent, id)
+		}
+	}
+	x.mu.RUnlock()
+	x.MarkGone(absent...)
+	return absent
+}
+
+// Gone reports whether a pack is marked absent from storage.
+func (x *Index) Gone(id crypto.ID) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	pos, ok := x.packPos[id]
+	return ok && x.isGone(pos)
+}
+
 // PackSize returns the recorded size of a pack.
 func (x *Index) PackSize(id crypto.ID) (int64, bool) {
 	x.mu.RLock()
@@ -150,7 +256,8 @@ func (x *Index) Packs() map[crypto.ID]int64 {
 	return out
 }
 
-// Count returns the number of blobs of a type.
+// Count returns the number of blobs of a type (whether or not their packs
+// are gone).
 func (x *Index) Count(t pack.BlobType) int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()

@@ -147,6 +147,75 @@ func TestIndexInMemory(t *testing.T) {
 	}
 }
 
+// TestGonePacks: a pack that storage no longer holds (collected by a
+// server) hides its copies of blobs from Has and Lookup, while the other
+// copies, the packs added later, and Locations stay as they were.
+func TestGonePacks(t *testing.T) {
+	x := index.New()
+	for _, p := range sampleFile().Packs {
+		x.AddPack(p)
+	}
+	x.AddPack(index.PackInfo{ID: id("p3"), Size: 2000, Blobs: []pack.Blob{{Type: pack.DataBlob, ID: id("b1"), Offset: 5, Length: 100, RawLength: 4000}}})
+	inP3 := func(p crypto.ID) bool { return p == id("p3") }
+	if loc, ok := x.LookupPreferring(pack.DataBlob, id("b1"), inP3); !ok || loc.Pack != id("p3") || loc.Offset != 5 {
+		t.Errorf("LookupPreferring p3: %+v %v", loc, ok)
+	}
+	if loc, ok := x.LookupPreferring(pack.DataBlob, id("b2"), inP3); !ok || loc.Pack != id("p1") {
+		t.Errorf("LookupPreferring of a blob with one copy: %+v %v", loc, ok)
+	}
+
+	absent := x.MarkAbsent(map[crypto.ID]int64{id("p2"): 500, id("p3"): 2000, id("unindexed"): 1})
+	if len(absent) != 1 || absent[0] != id("p1") || !x.Gone(id("p1")) || x.Gone(id("p2")) || x.Gone(id("nope")) {
+		t.Fatalf("MarkAbsent: %v", absent)
+	}
+	if n := x.MarkGone(id("p1"), id("nope")); n != 0 {
+		t.Errorf("marking again counted %d", n)
+	}
+	if !x.Has(pack.DataBlob, id("b1")) {
+		t.Error("b1 has a copy in p3, which is there")
+	}
+	if loc, ok := x.Lookup(pack.DataBlob, id("b1")); !ok || loc.Pack != id("p3") || loc.Offset != 5 {
+		t.Errorf("Lookup b1 with p1 gone: %+v %v", loc, ok)
+	}
+	if loc, ok := x.LookupPreferring(pack.DataBlob, id("b1"), func(p crypto.ID) bool { return p == id("p1") }); !ok || loc.Pack != id("p3") {
+		t.Errorf("LookupPreferring a gone pack: %+v %v", loc, ok)
+	}
+	if x.Has(pack.DataBlob, id("b2")) {
+		t.Error("b2 is only in p1, which is gone: it must not count as stored")
+	}
+	if _, ok := x.Lookup(pack.DataBlob, id("b2")); ok {
+		t.Error("Lookup found b2 in a gone pack")
+	}
+	if locs := x.Locations(pack.DataBlob, id("b2")); len(locs) != 1 || locs[0].Pack != id("p1") {
+		t.Errorf("Locations must still show copies in gone packs: %+v", locs)
+	}
+	// Stored again in a new pack (a backup re-uploads it): known again.
+	x.AddPack(index.PackInfo{ID: id("p4"), Size: 100, Blobs: []pack.Blob{{Type: pack.DataBlob, ID: id("b2"), Length: 28}}})
+	if loc, ok := x.Lookup(pack.DataBlob, id("b2")); !ok || loc.Pack != id("p4") {
+		t.Errorf("Lookup b2 after it was stored again: %+v %v", loc, ok)
+	}
+	if len(x.Packs()) != 4 || !x.HasPack(id("p1")) {
+		t.Errorf("gone packs stay indexed (prune and check need them): %v", x.Packs())
+	}
+	// Concurrent marking and reading (run with -race).
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				p := id(fmt.Sprint("g", i, j))
+				x.AddPack(index.PackInfo{ID: p, Size: 100, Blobs: []pack.Blob{{ID: id(fmt.Sprint("gb", i, j)), Length: 50}}})
+				x.MarkGone(p)
+				if x.Has(pack.DataBlob, id(fmt.Sprint("gb", i, j))) {
+					t.Errorf("blob of gone pack %d/%d is known", i, j)
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+}
+
 func FuzzParse(f *testing.F) {
 	k := testKey(f)
 	for _, file := range []*index.File{sampleFile(), {}, {Supersedes: []crypto.ID{id("x")}}} {

@@ -23,7 +23,11 @@ type Stats struct {
 	BytesRemoved   uint64 `json:"bytes_removed"`
 	BytesKept      uint64 `json:"bytes_kept"`
 	IndexFiles     int    `json:"index_files_replaced"`
-	DryRun         bool   `json:"dry_run"`
+	// CollectedForgotten counts packs the old index listed that storage
+	// no longer held and no snapshot needed (collected by a server): the
+	// new index no longer lists them.
+	CollectedForgotten int  `json:"collected_packs_forgotten"`
+	DryRun             bool `json:"dry_run"`
 }
 
 // ErrUnsafe means prune refused to delete anything because it could not
@@ -50,6 +54,15 @@ func Prune(ctx context.Context, r *repo.Repository, dryRun bool) (*Stats, error)
 		return nil, fmt.Errorf("%w: snapshot %s cannot be read (%v); nothing could tell what it needs", ErrUnsafe, sprob[0].Name, sprob[0].Err)
 	}
 	st.Snapshots = len(sns)
+	stored, err := r.ListPacks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Packs the index lists but storage lacks (collected by a server, or
+	// lost) are marked gone first, so that a blob stored twice is counted
+	// in the copy that is still there; the new index drops them unless a
+	// snapshot needs them (then check must still report the damage).
+	absent := r.NoteStoredPacks(stored)
 	idx := r.Index()
 	// Every pack a snapshot needs: from the trees, and from the plain lists.
 	needed := map[crypto.ID]bool{}
@@ -62,7 +75,7 @@ func Prune(ctx context.Context, r *repo.Repository, dryRun bool) (*Stats, error)
 		seen[id] = true
 		loc, ok := idx.Lookup(pack.TreeBlob, id)
 		if !ok {
-			return fmt.Errorf("%w: tree %s is not indexed; run `rempart check`", ErrUnsafe, id.Short())
+			return fmt.Errorf("%w: tree %s is not indexed or its pack is missing; run `rempart check`", ErrUnsafe, id.Short())
 		}
 		needed[loc.Pack] = true
 		t, err := r.LoadTree(ctx, id)
@@ -73,6 +86,12 @@ func Prune(ctx context.Context, r *repo.Repository, dryRun bool) (*Stats, error)
 			for _, b := range n.Content {
 				if loc, ok := idx.Lookup(pack.DataBlob, b); ok {
 					needed[loc.Pack] = true
+				} else {
+					// Every copy is in a missing pack: keep them in
+					// the index so that check still names the damage.
+					for _, l := range idx.Locations(pack.DataBlob, b) {
+						needed[l.Pack] = true
+					}
 				}
 			}
 			if n.Type == tree.Dir && n.Subtree != nil {
@@ -91,11 +110,12 @@ func Prune(ctx context.Context, r *repo.Repository, dryRun bool) (*Stats, error)
 			return nil, err
 		}
 	}
-	stored, err := r.ListPacks(ctx)
-	if err != nil {
-		return nil, err
-	}
 	st.PacksTotal = len(stored)
+	for _, id := range absent {
+		if !needed[id] {
+			st.CollectedForgotten++
+		}
+	}
 	indexed := idx.Packs()
 	var remove []crypto.ID
 	for id, size := range stored {

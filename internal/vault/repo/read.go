@@ -17,27 +17,37 @@ import (
 var ErrBlobMissing = errors.New("blob is not in the index")
 
 // LoadBlob reads, authenticates and decodes one blob.
+//
+// A pack that storage no longer has (collected by a server, which cannot
+// rewrite the index files that still list it) is marked gone in the index
+// and the blob is read from another copy when the index knows one: reading
+// a snapshot must not depend on a listing of every pack first.
 func (r *Repository) LoadBlob(ctx context.Context, t pack.BlobType, id crypto.ID) ([]byte, error) {
-	loc, ok := r.idx.Lookup(t, id)
-	if !ok {
-		return nil, fmt.Errorf("%s blob %s: %w", t, id.Short(), ErrBlobMissing)
-	}
-	var sealed []byte
-	if t == pack.TreeBlob {
-		sealed = r.trees.get(ctx, r, loc)
-	}
-	if sealed == nil {
-		var err error
-		sealed, err = r.be.Load(ctx, backend.Handle{Type: backend.Pack, Name: loc.Pack.String()}, int64(loc.Offset), int64(loc.Length))
-		if err != nil {
-			return nil, fmt.Errorf("%s blob %s in pack %s: %w", t, id.Short(), loc.Pack.Short(), err)
+	for {
+		loc, ok := r.idx.Lookup(t, id)
+		if !ok {
+			return nil, fmt.Errorf("%s blob %s: %w", t, id.Short(), ErrBlobMissing)
 		}
+		var sealed []byte
+		if t == pack.TreeBlob {
+			sealed = r.trees.get(ctx, r, loc)
+		}
+		if sealed == nil {
+			var err error
+			sealed, err = r.be.Load(ctx, backend.Handle{Type: backend.Pack, Name: loc.Pack.String()}, int64(loc.Offset), int64(loc.Length))
+			if err != nil {
+				if errors.Is(err, backend.ErrNotFound) && len(r.idx.Locations(t, id)) > 1 && r.idx.MarkGone(loc.Pack) > 0 {
+					continue // another copy may be in a pack that is there
+				}
+				return nil, fmt.Errorf("%s blob %s in pack %s: %w", t, id.Short(), loc.Pack.Short(), err)
+			}
+		}
+		plain, err := r.DecodeBlob(id, loc, sealed)
+		if err != nil {
+			return nil, fmt.Errorf("pack %s: %w", loc.Pack.Short(), err)
+		}
+		return plain, nil
 	}
-	plain, err := r.DecodeBlob(id, loc, sealed)
-	if err != nil {
-		return nil, fmt.Errorf("pack %s: %w", loc.Pack.Short(), err)
-	}
-	return plain, nil
 }
 
 // LoadTree loads and decodes a tree blob.
@@ -166,7 +176,35 @@ func (r *Repository) LoadIndex(ctx context.Context) ([]IndexProblem, error) {
 			r.idx.AddPack(p)
 		}
 	}
+	// The packs just indexed were not in the last listing, if any.
+	r.packsListed.Store(false)
 	return problems, nil
+}
+
+// MarkAbsentPacks lists the packs in storage and marks gone, in the
+// index, every indexed pack that is not there, so that deduplication never
+// points a new snapshot at a pack a server has collected: its blobs count
+// as unknown and are stored again. It lists once after each LoadIndex
+// (RecoverPacks counts as the listing); later calls return at once. It
+// returns how many indexed packs are absent.
+func (r *Repository) MarkAbsentPacks(ctx context.Context) (int, error) {
+	if r.packsListed.Load() {
+		return 0, nil
+	}
+	stored, err := r.ListPacks(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("listing packs: %w", err)
+	}
+	return len(r.NoteStoredPacks(stored)), nil
+}
+
+// NoteStoredPacks takes a listing of storage's packs (ListPacks) made
+// after the index was loaded: indexed packs absent from it are marked gone
+// (and returned), and MarkAbsentPacks need not list again.
+func (r *Repository) NoteStoredPacks(stored map[crypto.ID]int64) []crypto.ID {
+	absent := r.idx.MarkAbsent(stored)
+	r.packsListed.Store(true)
+	return absent
 }
 
 // IndexFiles lists the index file names.
@@ -211,15 +249,23 @@ func (r *Repository) ReadPackHeader(ctx context.Context, id crypto.ID, size int6
 // recovered and which ones it could not read.
 func (r *Repository) RecoverPacks(ctx context.Context) (int, []IndexProblem, error) {
 	var orphans []backend.FileInfo
+	stored := map[crypto.ID]int64{}
 	if err := r.be.List(ctx, backend.Pack, func(fi backend.FileInfo) error {
 		id, err := crypto.ParseID(fi.Name)
-		if err == nil && !r.idx.HasPack(id) {
+		if err != nil {
+			return nil
+		}
+		stored[id] = fi.Size
+		if !r.idx.HasPack(id) {
 			orphans = append(orphans, fi)
 		}
 		return nil
 	}); err != nil {
 		return 0, nil, fmt.Errorf("listing packs: %w", err)
 	}
+	// The same listing tells which indexed packs are gone: a backup that
+	// recovers packs first needs no second listing.
+	r.NoteStoredPacks(stored)
 	var recovered []index.PackInfo
 	var problems []IndexProblem
 	for _, fi := range orphans {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/rempart/rempart/internal/vault/backend"
@@ -63,6 +64,10 @@ type Repository struct {
 	trees  treeCache
 	// damagedIndex lists the index files LoadIndex could not read.
 	damagedIndex []crypto.ID
+	// packsListed is set once storage's packs were listed after the
+	// index was loaded, and indexed packs absent from the listing marked
+	// gone (MarkAbsentPacks): one listing per session is enough.
+	packsListed atomic.Bool
 }
 
 // Backend returns the storage.

@@ -21,11 +21,71 @@ func (r *Repository) SaveSnapshot(ctx context.Context, s *snapshot.Snapshot, pac
 	}
 	id := crypto.Hash(buf)
 	if err := r.be.Save(ctx, backend.Handle{Type: backend.Snapshot, Name: id.String()}, buf); err != nil {
+		if errors.Is(err, backend.ErrPacksMissing) {
+			return crypto.ID{}, r.collected(ctx, packs, err)
+		}
 		return crypto.ID{}, fmt.Errorf("writing snapshot: %w", err)
 	}
 	s.ID = id
 	s.Packs = snapshot.SortUnique(packs)
 	return id, nil
+}
+
+// ErrPackCollected means the server refused a new snapshot because a pack
+// it needs was deleted by the server's garbage collection while the backup
+// ran (the backup reused blobs of a pack that no kept snapshot named any
+// more). Nothing is lost: running the backup again stores those blobs anew.
+var ErrPackCollected = errors.New("a pack this backup needs was collected by the server")
+
+// PackCollectedError is ErrPackCollected naming the packs.
+type PackCollectedError struct {
+	Packs []string // hex IDs, as the server named them (may be empty)
+	Err   error    // the storage's refusal
+}
+
+func (e *PackCollectedError) Error() string {
+	if len(e.Packs) == 0 {
+		return "the server collected a pack while this backup ran (garbage collection); run the backup again"
+	}
+	name := e.Packs[0]
+	if len(name) > 8 {
+		name = name[:8]
+	}
+	more := ""
+	if len(e.Packs) > 1 {
+		more = fmt.Sprintf(" (and %d more)", len(e.Packs)-1)
+	}
+	return fmt.Sprintf("the server collected pack %s%s while this backup ran (garbage collection); run the backup again", name, more)
+}
+
+// Unwrap gives errors.Is both ErrPackCollected and the storage's error.
+func (e *PackCollectedError) Unwrap() []error { return []error{ErrPackCollected, e.Err} }
+
+// collected explains a snapshot refused for missing packs. The packs the
+// server named are marked gone so that a retry in the same process stores
+// their blobs again; when it named none, one listing finds them (this is
+// the failure path, so its cost does not matter).
+func (r *Repository) collected(ctx context.Context, packs []crypto.ID, err error) error {
+	var names []string
+	var pm *backend.PacksMissingError
+	if errors.As(err, &pm) {
+		names = append(names, pm.Packs...)
+	}
+	if len(names) == 0 {
+		if stored, lerr := r.ListPacks(ctx); lerr == nil {
+			for _, p := range snapshot.SortUnique(packs) {
+				if _, ok := stored[p]; !ok {
+					names = append(names, p.String())
+				}
+			}
+		}
+	}
+	for _, n := range names {
+		if id, perr := crypto.ParseID(n); perr == nil {
+			r.idx.MarkGone(id)
+		}
+	}
+	return &PackCollectedError{Packs: names, Err: err}
 }
 
 // LoadSnapshot reads one snapshot by full ID.

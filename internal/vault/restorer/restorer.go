@@ -104,6 +104,11 @@ type restorer struct {
 	include []string
 	small   chan smallWrite
 	made    map[string]bool // target folders created
+	// listed is the snapshot's plain pack list. When a blob has copies in
+	// several packs, the one in a listed pack is read: a server keeps
+	// exactly those for the snapshot and may have collected the others,
+	// which the index files still describe.
+	listed map[crypto.ID]bool
 }
 
 type dirMeta struct {
@@ -144,7 +149,10 @@ func Restore(ctx context.Context, r *repo.Repository, sn *snapshot.Snapshot, opt
 		}
 	}
 	rs := &restorer{r: r, opts: opts, asRoot: os.Geteuid() == 0, prog: opts.Progress, blobs: map[crypto.ID]*blobUse{},
-		inodes: map[[2]uint64]string{}, include: opts.Include, made: map[string]bool{}}
+		inodes: map[[2]uint64]string{}, include: opts.Include, made: map[string]bool{}, listed: make(map[crypto.ID]bool, len(sn.Packs))}
+	for _, p := range sn.Packs {
+		rs.listed[p] = true
+	}
 	if rs.prog == nil {
 		rs.prog = &Progress{}
 	}
@@ -293,7 +301,7 @@ func (rs *restorer) planFile(dp string, n *tree.Node) error {
 	fs := &fileState{path: dp, node: n}
 	var size int64
 	for _, id := range n.Content {
-		loc, ok := rs.r.Index().Lookup(pack.DataBlob, id)
+		loc, ok := rs.r.Index().LookupPreferring(pack.DataBlob, id, rs.inSnapshot)
 		if !ok {
 			fs.err = fmt.Errorf("data blob %s is missing from the repository", id.Short())
 			size += 0
@@ -345,6 +353,8 @@ func (rs *restorer) planFile(dp string, n *tree.Node) error {
 	}
 	return nil
 }
+
+func (rs *restorer) inSnapshot(p crypto.ID) bool { return rs.listed[p] }
 
 // writeFiles reads every needed pack once and writes its blobs.
 func (rs *restorer) writeFiles(ctx context.Context) error {

@@ -346,3 +346,68 @@ func Difference(a, b []string) []string {
 	}
 	return out
 }
+
+// PackPath is where a folder repository keeps pack id.
+func PackPath(dir, id string) string {
+	return filepath.Join(dir, "data", id[:2], id)
+}
+
+// CollectGarbage does to the folder repository dir what a server's
+// retention and garbage collection do, with no key: it deletes the given
+// snapshot files, then every pack file that no remaining snapshot's plain
+// pack list names (read with snapshot.ReadPacks from the raw files, as the
+// server reads them; the grace period is taken as over). Index files are
+// left alone: the server cannot rewrite them. It returns the packs deleted
+// (hex IDs, sorted).
+func CollectGarbage(t testing.TB, dir string, forget ...string) []string {
+	t.Helper()
+	deleted, err := CollectGarbageErr(dir, forget...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deleted
+}
+
+// CollectGarbageErr is CollectGarbage returning its error, for use where
+// t.Fatal cannot be called (a fake server's handler).
+func CollectGarbageErr(dir string, forget ...string) ([]string, error) {
+	for _, s := range forget {
+		if err := os.Remove(filepath.Join(dir, "snapshots", s)); err != nil {
+			return nil, fmt.Errorf("collecting snapshot %s: %w", s, err)
+		}
+	}
+	named := map[string]bool{}
+	entries, err := os.ReadDir(filepath.Join(dir, "snapshots"))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		buf, err := os.ReadFile(filepath.Join(dir, "snapshots", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		packs, _, err := snapshot.ReadPacks(buf)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %s: plain pack list unreadable: %w", e.Name(), err)
+		}
+		for _, p := range packs {
+			named[p.String()] = true
+		}
+	}
+	var deleted []string
+	err = filepath.WalkDir(filepath.Join(dir, "data"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") || named[d.Name()] {
+			return err
+		}
+		deleted = append(deleted, d.Name())
+		return os.Remove(p)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("collecting packs: %w", err)
+	}
+	sort.Strings(deleted)
+	return deleted, nil
+}

@@ -173,10 +173,16 @@ func (r *Remote) do(ctx context.Context, method string, h backend.Handle, target
 // statusError turns a refusal into an error; it reads and closes the body.
 func (r *Remote) statusError(resp *http.Response, h backend.Handle) error {
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	msg := strings.TrimSpace(string(b))
 	if msg == "" {
 		msg = resp.Status
+	}
+	if resp.StatusCode == http.StatusConflict && h.Type == backend.Snapshot && strings.Contains(msg, "not stored") {
+		return snapshotRefused(h, msg)
+	}
+	if len(msg) > 1024 {
+		msg = msg[:1024]
 	}
 	switch resp.StatusCode {
 	case http.StatusNotFound:
@@ -193,6 +199,29 @@ func (r *Remote) statusError(resp *http.Response, h backend.Handle) error {
 		return fmt.Errorf("%s: %w: %s", h, ErrForbidden, msg)
 	}
 	return fmt.Errorf("%s: the backup server %s answered %s: %s", h, r.location, resp.Status, msg)
+}
+
+// packIDRe finds the pack IDs in a server's message.
+var packIDRe = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
+
+// snapshotRefused is the server's 409 to a snapshot that names packs it
+// does not hold (docs/server.md: the atomic commit of a snapshot). A
+// snapshot's name is the hash of its bytes, so this 409 can never mean
+// "other content under the same name": it means the backup must run again.
+// The server lists the missing packs in its message; they are passed on
+// so that the client can say which one was collected.
+func snapshotRefused(h backend.Handle, msg string) error {
+	ids := packIDRe.FindAllString(msg, -1)
+	var packs []string
+	for _, id := range ids {
+		if id != h.Name {
+			packs = append(packs, id)
+		}
+	}
+	if len(msg) > 1024 {
+		msg = msg[:1024] + "..."
+	}
+	return fmt.Errorf("%s: %w", h, &backend.PacksMissingError{Packs: packs, Message: msg})
 }
 
 func ok(resp *http.Response, codes ...int) bool {

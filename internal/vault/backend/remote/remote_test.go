@@ -242,3 +242,31 @@ func TestGivesUpOncePerCommand(t *testing.T) {
 		t.Fatalf("after the server answered again: %d tries, want %d", got, maxTries)
 	}
 }
+
+// TestSnapshotRefusedForMissingPacks: the server's 409 to a snapshot that
+// names packs it no longer stores becomes ErrPacksMissing with those packs,
+// not ErrExists (a snapshot's name is the hash of its bytes: "other
+// content" cannot happen).
+func TestSnapshotRefusedForMissingPacks(t *testing.T) {
+	snap := strings.Repeat("ab", 32)
+	p1, p2 := strings.Repeat("01", 32), strings.Repeat("c3", 32)
+	r, _ := newRemote(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+		if strings.Contains(q.URL.Path, "/keys/") {
+			http.Error(w, "keys/x already exists with other content; stored files are never replaced", http.StatusConflict)
+			return
+		}
+		http.Error(w, "snapshots/"+snap+" names 2 pack(s) that are not stored (never uploaded, or collected by the server's retention while this backup ran); run the backup again: "+p1+" "+p2, http.StatusConflict)
+	}))
+	ctx := context.Background()
+	err := r.Save(ctx, backend.Handle{Type: backend.Snapshot, Name: snap}, []byte("x"))
+	var pm *backend.PacksMissingError
+	if !errors.Is(err, backend.ErrPacksMissing) || errors.Is(err, backend.ErrExists) || !errors.As(err, &pm) {
+		t.Fatalf("409 on a snapshot: %v, want ErrPacksMissing", err)
+	}
+	if strings.Join(pm.Packs, " ") != p1+" "+p2 {
+		t.Errorf("packs %q, want %s and %s", pm.Packs, p1, p2)
+	}
+	if err := r.Save(ctx, backend.Handle{Type: backend.Key, Name: "x"}, []byte("x")); !errors.Is(err, backend.ErrExists) || errors.Is(err, backend.ErrPacksMissing) {
+		t.Errorf("409 on a key file: %v, want ErrExists", err)
+	}
+}
