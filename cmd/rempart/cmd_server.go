@@ -27,7 +27,13 @@ On first start it creates the operator account "admin" with the password in
 REMPART_ADMIN_PASSWORD, or a generated one that is printed once.
 
 Settings may also come from a YAML file (--config) with the keys listen, data,
-db and extra_names (the names clients use to reach this server); flags win.
+db, extra_names (the names clients use to reach this server), storage (a
+folder, or S3 with Object Lock: storage.type s3 and storage.s3.endpoint,
+bucket, prefix, region, access_key, secret_key) and retention (interval,
+grace, loosen_delay, timezone); flags win. See docs/server.md.
+
+Every hour the server applies each tenant's retention (rempart tenant
+retention) and removes the data no kept snapshot needs.
 Stop the server with Ctrl-C or SIGTERM: requests in flight finish first.`,
 		Example: `  REMPART_ADMIN_PASSWORD='a long admin password' rempart server --listen 0.0.0.0:8443 --data /var/lib/rempart
   rempart server --config /etc/rempart/rempart.yaml
@@ -64,7 +70,7 @@ Stop the server with Ctrl-C or SIGTERM: requests in flight finish first.`,
 	f.StringVar(&flags.Data, "data", server.DefaultDataDir(), "data folder: certificates, database and repositories")
 	f.StringVar(&flags.DB, "db", "", "database: empty for SQLite in the data folder, or postgres://USER:PASS@HOST/DB")
 	f.StringSliceVar(&flags.ExtraNames, "extra-name", nil, "host name or address clients use to reach the server, added to its certificate (repeatable)")
-	f.StringVar(&configFile, "config", "", "YAML settings file (keys: listen, data, db, extra_names); flags override it")
+	f.StringVar(&configFile, "config", "", "YAML settings file (keys: listen, data, db, extra_names, storage, retention); flags override it")
 	return cmd
 }
 

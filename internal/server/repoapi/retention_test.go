@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart/internal/server/retention"
+	"github.com/rempart/rempart/internal/server/storage"
 	"github.com/rempart/rempart/internal/server/store"
 	"github.com/rempart/rempart/internal/vault/archiver"
 	"github.com/rempart/rempart/internal/vault/backend"
@@ -25,18 +26,12 @@ import (
 
 const day = 24 * time.Hour
 
-// storedNames lists the tenant's files of one type in the storage folder.
+// storedNames lists the tenant's files of one type in storage.
 func storedNames(t *testing.T, e *env, tenant string, typ backend.FileType) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
-	must(t, filepath.WalkDir(filepath.Join(e.root, tenant, string(typ)), func(p string, d os.DirEntry, err error) error {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return err
-		}
-		out[d.Name()] = true
+	must(t, e.ret.Storage.List(context.Background(), tenant, typ, func(i storage.Info) error {
+		out[i.Name] = true
 		return nil
 	}))
 	return out
@@ -176,14 +171,14 @@ func TestRetentionAndCollection(t *testing.T) {
 	if rep.BytesFreed <= 0 || e.audited("retention.snapshot.deleted") != 1 || e.audited("retention.collect") != 1 {
 		t.Fatalf("report %+v; audit: deleted=%d collect=%d", rep, e.audited("retention.snapshot.deleted"), e.audited("retention.collect"))
 	}
-	restoreAndCheckTenant(t, e, "pantin", agentTok, c, src, wantC)
+	restoreAndCheckTenant(t, e, "pantin", agentTok, c, src, wantC, 0)
 
 	// A new backup of what only A had: its blobs are in collected packs, so
 	// they are uploaded again.
 	old := src0
 	e.clock.Add(time.Hour)
 	d := backupAt(t, e, "pantin", agentTok, old)
-	restoreAndCheckTenant(t, e, "pantin", agentTok, d, old, sums(t, old))
+	restoreAndCheckTenant(t, e, "pantin", agentTok, d, old, sums(t, old), 0)
 
 	// A compromised agent writes snapshots that name too few packs (none),
 	// hoping that the collection deletes the packs an honest one needs.
@@ -197,11 +192,13 @@ func TestRetentionAndCollection(t *testing.T) {
 	must(t, err)
 	sn, err := r.LoadSnapshot(ctx, mustID(t, honest))
 	must(t, err)
+	lies := map[string]bool{}
 	for i := range 3 {
 		e.clock.Add(time.Minute)
 		sn.Time = sn.Time.Add(time.Duration(i+1) * time.Second) // another file each time
-		_, err := r.SaveSnapshot(ctx, sn, nil)
+		id, err := r.SaveSnapshot(ctx, sn, nil)
 		must(t, err)
+		lies[id.String()] = true
 	}
 	e.clock.Add(time.Hour)
 	_, err = e.ret.Collect(ctx, "account:op", "pantin", false)
@@ -212,7 +209,13 @@ func TestRetentionAndCollection(t *testing.T) {
 			t.Fatalf("a lying snapshot made the server collect pack %s of an honest one", p)
 		}
 	}
-	restoreAndCheckTenant(t, e, "pantin", agentTok, honest, src2, sums(t, src2))
+	rep2 := restoreAndCheckTenant(t, e, "pantin", agentTok, honest, src2, sums(t, src2), len(lies))
+	// check names the lies: their plain lists omit packs they use.
+	for _, id := range rep2.DamagedSnapshots {
+		if !lies[id] {
+			t.Errorf("check flags snapshot %s, which is not one of the lies", id)
+		}
+	}
 }
 
 // TestCollectionGraceAndLocks: young unreferenced packs and a running
@@ -327,8 +330,9 @@ func mustID(t *testing.T, s string) crypto.ID {
 }
 
 // restoreAndCheckTenant restores one snapshot (by file name) and checks the
-// repository with --read-data.
-func restoreAndCheckTenant(t *testing.T, e *env, tenant, token, snap, src string, want map[string]string) {
+// repository with --read-data: packs collected by the server are reported
+// as such, never as damage; damaged snapshots must number wantDamaged.
+func restoreAndCheckTenant(t *testing.T, e *env, tenant, token, snap, src string, want map[string]string, wantDamaged int) *checker.Report {
 	t.Helper()
 	ctx := context.Background()
 	r := openRemote(t, e, tenant, token)
@@ -344,7 +348,8 @@ func restoreAndCheckTenant(t *testing.T, e *env, tenant, token, snap, src string
 	equalSums(t, want, sums(t, filepath.Join(target, src)))
 	rep, err := checker.Check(ctx, r, checker.Options{ReadData: true})
 	must(t, err)
-	if !rep.OK() {
+	if len(rep.DamagedSnapshots) != wantDamaged || len(rep.DamagedFiles) > 0 || (wantDamaged == 0 && !rep.OK()) {
 		t.Fatalf("check after collection: %+v", rep)
 	}
+	return rep
 }

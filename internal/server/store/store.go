@@ -116,7 +116,12 @@ func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, err
 		n = min(2, runtime.GOMAXPROCS(0))
 	}
 	s.hashSem = make(chan struct{}, n)
-	if err := connect(ctx, db, d); err != nil {
+	// A database host that drops packets would otherwise hold the start
+	// for the system's TCP timeout (minutes).
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := connect(cctx, db, d)
+	cancel()
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d.name(), err)
 	}
