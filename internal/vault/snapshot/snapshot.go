@@ -47,6 +47,15 @@ type Snapshot struct {
 	Parent   *crypto.ID `json:"parent,omitempty"`
 	Program  string     `json:"program"`
 	Summary  *Summary   `json:"summary,omitempty"`
+	// Sentinel is the ransomware assessment of this snapshot (a
+	// sentinel.Report as JSON), sealed like the rest of the body; absent
+	// when the snapshot was written without one.
+	Sentinel json.RawMessage `json:"sentinel,omitempty"`
+	// Flag is the coarse verdict, written in clear in the file's header so
+	// that a server without the key can raise an alert and freeze clean
+	// snapshots. It is bound to the sealed body (part of the AAD), so the
+	// storage cannot change it unnoticed.
+	Flag Flag `json:"-"`
 
 	// Filled when loaded, not stored in the sealed body.
 	ID    crypto.ID   `json:"-"`
@@ -63,8 +72,38 @@ func (s *Snapshot) HasTag(tag string) bool {
 	return false
 }
 
+// Flag is the coarse verdict in a snapshot's plain header.
+type Flag uint8
+
+// Flags. FlagNone: no assessment (a snapshot written before Sentinel, or
+// without it).
 const (
-	magic = "RSN1"
+	FlagNone Flag = iota
+	FlagClean
+	FlagSuspect
+	FlagInfected
+	maxFlag = FlagInfected
+)
+
+func (f Flag) String() string {
+	switch f {
+	case FlagClean:
+		return "clean"
+	case FlagSuspect:
+		return "suspect"
+	case FlagInfected:
+		return "infected"
+	}
+	return "none"
+}
+
+const (
+	// magic1 starts a header with the pack list only; magic2 a header
+	// with a verdict flag and three reserved bytes before the pack list.
+	// Readers accept both; Encode writes magic1 when there is no flag, so
+	// snapshots without an assessment keep the first layout.
+	magic1 = "RSN1"
+	magic2 = "RSN2"
 	// MaxPacks bounds the header a reader accepts (a 64 TiB snapshot).
 	MaxPacks = 1 << 22
 )
@@ -72,9 +111,14 @@ const (
 // ErrFormat means a snapshot file is damaged or foreign.
 var ErrFormat = errors.New("snapshot file is damaged or not a Rempart snapshot")
 
-func header(packs []crypto.ID) []byte {
-	h := make([]byte, 0, 8+len(packs)*crypto.IDSize)
-	h = append(h, magic...)
+func header(packs []crypto.ID, flag Flag) []byte {
+	h := make([]byte, 0, 12+len(packs)*crypto.IDSize)
+	if flag == FlagNone {
+		h = append(h, magic1...)
+	} else {
+		h = append(h, magic2...)
+		h = append(h, byte(flag), 0, 0, 0)
+	}
 	h = binary.LittleEndian.AppendUint32(h, uint32(len(packs)))
 	for _, p := range packs {
 		h = append(h, p[:]...)
@@ -90,7 +134,10 @@ func Encode(k *crypto.Key, s *Snapshot, packs []crypto.ID) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := header(packs)
+	if s.Flag > maxFlag {
+		return nil, fmt.Errorf("snapshot: invalid flag %d", s.Flag)
+	}
+	h := header(packs, s.Flag)
 	return k.Seal(h, body, h), nil
 }
 
@@ -108,30 +155,61 @@ func SortUnique(ids []crypto.ID) []crypto.ID {
 	return out[:w]
 }
 
+// Header is the plain part of a snapshot file: what a server without the
+// key reads.
+type Header struct {
+	Packs []crypto.ID // sorted, distinct: the packs the snapshot keeps alive
+	Flag  Flag        // coarse verdict; FlagNone in a first-layout header
+}
+
+// ReadHeader parses only the plain header and returns where the sealed body
+// starts.
+func ReadHeader(file []byte) (Header, int, error) {
+	var h Header
+	if len(file) < 8 {
+		return h, 0, fmt.Errorf("%w: bad magic", ErrFormat)
+	}
+	off := 4
+	switch string(file[:4]) {
+	case magic1:
+	case magic2:
+		if len(file) < 12 {
+			return h, 0, fmt.Errorf("%w: header too short", ErrFormat)
+		}
+		h.Flag = Flag(file[4])
+		if h.Flag == FlagNone || h.Flag > maxFlag || file[5]|file[6]|file[7] != 0 {
+			return h, 0, fmt.Errorf("%w: unknown verdict flag or reserved bytes set", ErrFormat)
+		}
+		off = 8
+	default:
+		return h, 0, fmt.Errorf("%w: bad magic", ErrFormat)
+	}
+	n := binary.LittleEndian.Uint32(file[off:])
+	start := int64(off + 4)
+	end := start + int64(n)*crypto.IDSize
+	if n > MaxPacks || end > int64(len(file)) {
+		return h, 0, fmt.Errorf("%w: pack list runs past the end", ErrFormat)
+	}
+	h.Packs = make([]crypto.ID, n)
+	for i := range h.Packs {
+		copy(h.Packs[i][:], file[start+int64(i)*crypto.IDSize:])
+		if i > 0 && bytes.Compare(h.Packs[i-1][:], h.Packs[i][:]) >= 0 {
+			return h, 0, fmt.Errorf("%w: pack list not sorted", ErrFormat)
+		}
+	}
+	return h, int(end), nil
+}
+
 // ReadPacks parses only the plain header: this is what a server without the
 // key reads to know which packs a snapshot keeps alive.
 func ReadPacks(file []byte) ([]crypto.ID, int, error) {
-	if len(file) < 8 || string(file[:4]) != magic {
-		return nil, 0, fmt.Errorf("%w: bad magic", ErrFormat)
-	}
-	n := binary.LittleEndian.Uint32(file[4:])
-	end := 8 + int64(n)*crypto.IDSize
-	if n > MaxPacks || end > int64(len(file)) {
-		return nil, 0, fmt.Errorf("%w: pack list runs past the end", ErrFormat)
-	}
-	packs := make([]crypto.ID, n)
-	for i := range packs {
-		copy(packs[i][:], file[8+i*crypto.IDSize:])
-		if i > 0 && bytes.Compare(packs[i-1][:], packs[i][:]) >= 0 {
-			return nil, 0, fmt.Errorf("%w: pack list not sorted", ErrFormat)
-		}
-	}
-	return packs, int(end), nil
+	h, end, err := ReadHeader(file)
+	return h.Packs, end, err
 }
 
 // Decode opens a snapshot file.
 func Decode(k *crypto.Key, file []byte) (*Snapshot, error) {
-	packs, end, err := ReadPacks(file)
+	h, end, err := ReadHeader(file)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +221,7 @@ func Decode(k *crypto.Key, file []byte) (*Snapshot, error) {
 	if err := json.Unmarshal(body, &s); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	s.Packs = packs
+	s.Packs, s.Flag = h.Packs, h.Flag
 	s.ID = crypto.Hash(file)
 	return &s, nil
 }

@@ -84,6 +84,7 @@ func FuzzReadPacks(f *testing.F) {
 	}
 	f.Add([]byte("RSN1\xff\xff\xff\xff"))
 	f.Add([]byte("RSN1\x01\x00\x00\x00"))
+	f.Add([]byte("RSN2\x02\x00\x00\x00\x01\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, file []byte) {
 		packs, end, err := snapshot.ReadPacks(file)
 		if err != nil {
@@ -160,4 +161,57 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("round trip changed the snapshot")
 		}
 	})
+}
+
+// The verdict flag travels in clear, bound to the sealed body: a server reads
+// it without the key, and nobody can change it unnoticed.
+func TestVerdictFlag(t *testing.T) {
+	k := testKey(t)
+	packs := []crypto.ID{id("b"), id("a")}
+	for _, f := range []snapshot.Flag{snapshot.FlagNone, snapshot.FlagClean, snapshot.FlagSuspect, snapshot.FlagInfected} {
+		s := sample()
+		s.Flag = f
+		s.Sentinel = []byte(`{"verdict":"` + f.String() + `"}`)
+		file, err := snapshot.Encode(k, s, packs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _, err := snapshot.ReadHeader(file)
+		if err != nil || h.Flag != f || len(h.Packs) != 2 {
+			t.Fatalf("flag %v: header %+v, %v", f, h, err)
+		}
+		wantMagic := "RSN2"
+		if f == snapshot.FlagNone {
+			wantMagic = "RSN1" // the first layout, readable by older versions
+		}
+		if string(file[:4]) != wantMagic {
+			t.Fatalf("flag %v written with magic %q", f, file[:4])
+		}
+		got, err := snapshot.Decode(k, file)
+		if err != nil || got.Flag != f || string(got.Sentinel) != string(s.Sentinel) {
+			t.Fatalf("flag %v: decoded %+v, %v", f, got, err)
+		}
+		if f == snapshot.FlagNone {
+			continue
+		}
+		// Turning "infected" into "clean" (or any change) breaks the seal.
+		forged := bytes.Clone(file)
+		forged[4] = byte(snapshot.FlagClean)
+		if f == snapshot.FlagClean {
+			forged[4] = byte(snapshot.FlagSuspect)
+		}
+		if _, err := snapshot.Decode(k, forged); err == nil {
+			t.Fatalf("flag %v: a changed flag was accepted", f)
+		}
+	}
+	for _, bad := range [][]byte{[]byte("RSN2\x00\x00\x00\x00\x00\x00\x00\x00"), []byte("RSN2\x09\x00\x00\x00\x00\x00\x00\x00"), []byte("RSN2\x01\x00\x01\x00\x00\x00\x00\x00"), []byte("RSN2\x01")} {
+		if _, _, err := snapshot.ReadHeader(bad); err == nil {
+			t.Errorf("ReadHeader(%q) accepted", bad)
+		}
+	}
+	s := sample()
+	s.Flag = 9
+	if _, err := snapshot.Encode(k, s, packs); err == nil {
+		t.Error("Encode accepted an unknown flag")
+	}
 }

@@ -49,6 +49,11 @@ type Node struct {
 	Subtree    *crypto.ID  `json:"subtree,omitempty"`
 	LinkTarget string      `json:"-"`
 	Error      string      `json:"error,omitempty"` // why the entry could not be read in full
+	// Sentinel holds what the ransomware detector learnt of this file's
+	// content when it was read (a sentinel.Features as JSON), so that the
+	// next backup compares a changed file with its previous version
+	// without reading it again.
+	Sentinel json.RawMessage `json:"sentinel,omitempty"`
 }
 
 // wire carries names that may not be valid UTF-8.
