@@ -47,21 +47,28 @@ func (e *env) checkAs(code int, args ...string) checkJSON {
 }
 
 // plainPacks reads the plain pack list of a snapshot file, as a server
-// without the key does (docs/format.md: "RSN1", count, sorted IDs).
+// without the key does (docs/format.md: "RSN1", count, sorted IDs; or
+// "RSN2", flag and three zero bytes, count, sorted IDs).
 func plainPacks(t *testing.T, file string) []string {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	must(t, err)
-	if len(b) < 8 || string(b[:4]) != "RSN1" {
+	start := 4
+	switch {
+	case len(b) >= 8 && string(b[:4]) == "RSN1":
+	case len(b) >= 12 && string(b[:4]) == "RSN2":
+		start = 8
+	default:
 		t.Fatalf("%s is not a snapshot file", file)
 	}
-	n := int(binary.LittleEndian.Uint32(b[4:8]))
-	if 8+32*n > len(b) {
+	n := int(binary.LittleEndian.Uint32(b[start : start+4]))
+	ids := start + 4
+	if ids+32*n > len(b) {
 		t.Fatalf("%s: pack list runs past the end", file)
 	}
 	out := make([]string, n)
 	for i := range out {
-		out[i] = hex.EncodeToString(b[8+32*i : 8+32*(i+1)])
+		out[i] = hex.EncodeToString(b[ids+32*i : ids+32*(i+1)])
 	}
 	return out
 }

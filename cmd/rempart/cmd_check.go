@@ -78,6 +78,9 @@ be restored.`,
 					if rep.UnusedPacks > 0 {
 						fmt.Printf("%d pack(s) are not used by any index (left by an interrupted backup; the next backup reuses them, prune removes them)\n", rep.UnusedPacks)
 					}
+					if rep.CollectedPacks > 0 {
+						fmt.Printf("%d pack(s) listed by index files were removed by the server's retention (normal: no remaining snapshot needs them)\n", rep.CollectedPacks)
+					}
 				}
 			}
 			if !rep.OK() {
