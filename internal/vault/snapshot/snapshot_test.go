@@ -86,14 +86,25 @@ func FuzzReadPacks(f *testing.F) {
 	f.Add([]byte("RSN1\x01\x00\x00\x00"))
 	f.Add([]byte("RSN2\x02\x00\x00\x00\x01\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, file []byte) {
-		packs, end, err := snapshot.ReadPacks(file)
+		h, end, err := snapshot.ReadHeader(file)
 		if err != nil {
 			if !errors.Is(err, snapshot.ErrFormat) {
 				t.Fatalf("error does not wrap ErrFormat: %v", err)
 			}
 			return
 		}
-		if end != 8+len(packs)*crypto.IDSize || end > len(file) || len(packs) > snapshot.MaxPacks {
+		packs := h.Packs
+		// RSN1: magic, count. RSN2: magic, flag and 3 reserved bytes, count.
+		countAt := 4
+		if string(file[:4]) == "RSN2" {
+			countAt = 8
+			if h.Flag < snapshot.FlagClean || h.Flag > snapshot.FlagInfected {
+				t.Fatalf("flag %d accepted", h.Flag)
+			}
+		} else if h.Flag != snapshot.FlagNone {
+			t.Fatalf("RSN1 header with flag %d", h.Flag)
+		}
+		if end != countAt+4+len(packs)*crypto.IDSize || end > len(file) || len(packs) > snapshot.MaxPacks {
 			t.Fatalf("header end %d for %d packs in %d bytes", end, len(packs), len(file))
 		}
 		for i := 1; i < len(packs); i++ {
@@ -101,8 +112,11 @@ func FuzzReadPacks(f *testing.F) {
 				t.Fatal("pack list accepted unsorted")
 			}
 		}
-		if binary.LittleEndian.Uint32(file[4:]) != uint32(len(packs)) {
+		if binary.LittleEndian.Uint32(file[countAt:]) != uint32(len(packs)) {
 			t.Fatal("pack count mismatch")
+		}
+		if p2, e2, err := snapshot.ReadPacks(file); err != nil || e2 != end || len(p2) != len(packs) {
+			t.Fatal("ReadPacks disagrees with ReadHeader")
 		}
 	})
 }
