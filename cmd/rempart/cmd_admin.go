@@ -334,7 +334,7 @@ func newTenant() *cobra.Command {
 			}
 			return nil
 		},
-	}, newTenantRetention(), newTenantGC())
+	}, newTenantRetention(), newTenantGC(), newTenantNotify())
 	return cmd
 }
 

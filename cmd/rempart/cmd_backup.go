@@ -26,7 +26,14 @@ and inode are). New data is cut into chunks, deduplicated against everything
 already stored, compressed and encrypted before it is written.
 
 Files that cannot be read (permissions, vanished) are listed at the end; the
-snapshot is still made and the command exits with status 3.`,
+snapshot is still made and the command exits with status 3.
+
+Sentinel checks every new or changed file against its previous version as it
+is read (encrypted content, broken documents, mass renaming, ransom notes,
+mass deletion, touched canary files) and stores a verdict with the snapshot.
+A suspect snapshot exits with status 4, an infected one with status 5, after
+a block that lists the affected files and their last clean snapshot: then do
+not restore that snapshot, use "rempart restore --last-clean --target DIR".`,
 		Example: `  rempart backup /home /srv/shares --tag daily
   rempart backup /srv/shares --exclude '*.tmp' --exclude '/srv/shares/cache'`,
 		Args: cobra.MinimumNArgs(1),
@@ -79,6 +86,10 @@ snapshot is still made and the command exits with status 3.`,
 				if res.Parent != nil {
 					out["parent"] = res.Parent.ID.String()
 				}
+				if res.Sentinel != nil {
+					out["verdict"] = res.Sentinel.Verdict
+					out["sentinel"] = res.Sentinel
+				}
 				if err := printJSON(out); err != nil {
 					return err
 				}
@@ -91,6 +102,11 @@ snapshot is still made and the command exits with status 3.`,
 				fmt.Printf("Read %s of %s; added %s (%s stored after compression)\n", ui.Bytes(sum.BytesRead), ui.Bytes(sum.BytesTotal), ui.Bytes(sum.BytesAdded), ui.Bytes(sum.BytesAddedPacked))
 				fmt.Printf("Took %s\n", ui.Duration(time.Duration(sum.DurationSeconds*float64(time.Second))))
 				fmt.Printf("Snapshot %s saved\n", sn.ID.Short())
+				var times map[string]time.Time
+				if verdictCode(res.Sentinel) != exitOK {
+					times = snapshotTimes(ctx, s.r)
+				}
+				printVerdict(os.Stdout, res.Sentinel, "snapshot "+sn.ID.Short(), times, false)
 			} else {
 				fmt.Println(sn.ID.String())
 			}
@@ -98,6 +114,13 @@ snapshot is still made and the command exits with status 3.`,
 				for _, e := range res.Errors {
 					fmt.Fprintf(os.Stderr, "could not read %s: %s\n", e.Path, e.Err)
 				}
+			}
+			// A ransomware verdict outranks unreadable files: it is the
+			// status a monitoring script must see.
+			if err := verdictError(res.Sentinel, "snapshot "+sn.ID.Short()+" saved", false); err != nil {
+				return err
+			}
+			if len(res.Errors) > 0 {
 				return withCode(exitIncomplete, fmt.Errorf("snapshot %s saved, but %d file(s) or folder(s) could not be read (listed above)", sn.ID.Short(), len(res.Errors)))
 			}
 			return nil
@@ -108,6 +131,9 @@ snapshot is still made and the command exits with status 3.`,
 	f.StringArrayVarP(&opts.Excludes, "exclude", "e", nil, "skip files and folders matching a pattern (repeatable): a name pattern like '*.tmp', or a path like '/srv/cache'")
 	f.StringVar(&opts.Host, "host", "", "host name recorded in the snapshot (default: this machine's name)")
 	f.StringVar(&compression, "compression", envOr("REMPART_COMPRESSION", "auto"), "auto (balanced), fast (less CPU, a few % bigger), max (smaller, more CPU) or off")
+	// Only to measure what detection costs (bench/): a real backup keeps it.
+	f.BoolVar(&opts.NoSentinel, "no-sentinel", false, "turn ransomware detection off (benchmarks only)")
+	_ = f.MarkHidden("no-sentinel")
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rempart/rempart/internal/ui"
+	"github.com/rempart/rempart/internal/vault/archiver"
 	"github.com/rempart/rempart/internal/vault/snapshot"
 )
 
@@ -25,11 +26,19 @@ type snapshotJSON struct {
 	Parent  string            `json:"parent,omitempty"`
 	Packs   int               `json:"packs"`
 	Summary *snapshot.Summary `json:"summary,omitempty"`
+	// Verdict is Sentinel's flag: clean, suspect, infected, or none for a
+	// snapshot made without an assessment.
+	Verdict string `json:"verdict"`
+	// Affected counts the files the report lists as hit.
+	Affected int `json:"affected,omitempty"`
 }
 
 func toJSON(s *snapshot.Snapshot) snapshotJSON {
 	j := snapshotJSON{ID: s.ID.String(), ShortID: s.ID.Short(), Time: s.Time, Host: s.Host, User: s.Username, Paths: s.Paths, Tags: s.Tags,
-		Tree: s.Tree.String(), Packs: len(s.Packs), Summary: s.Summary}
+		Tree: s.Tree.String(), Packs: len(s.Packs), Summary: s.Summary, Verdict: s.Flag.String()}
+	if rep := archiver.ReportOf(s); rep != nil {
+		j.Affected = len(rep.Affected)
+	}
 	if s.Parent != nil {
 		j.Parent = s.Parent.String()
 	}
@@ -43,7 +52,11 @@ func newSnapshots() *cobra.Command {
 		Short: "List snapshots, oldest first",
 		Long: `List the snapshots in the repository, oldest first, with their ID, time,
 host, tags, paths and size. Use an ID (or its first characters, or "latest")
-with ls, diff and restore.`,
+with ls, diff and restore.
+
+The Verdict column is Sentinel's judgement of each snapshot: clean, SUSPECT or
+INFECTED (ransomware), or "-" for a snapshot made before Sentinel. Do not
+restore a suspect or infected snapshot whole: use restore --last-clean.`,
 		Example: `  rempart snapshots
   rempart snapshots --host mairie-fs1 --json`,
 		Args: cobra.NoArgs,
@@ -79,14 +92,14 @@ with ls, diff and restore.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tTime\tHost\tTags\tSize\tPaths")
+			fmt.Fprintln(tw, "ID\tTime\tHost\tTags\tSize\tVerdict\tPaths")
 			for _, sn := range list {
 				size := ""
 				if sn.Summary != nil {
 					size = ui.Bytes(sn.Summary.BytesTotal)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", sn.ID.Short(), sn.Time.Local().Format(time.DateTime), sn.Host,
-					strings.Join(sn.Tags, ","), size, strings.Join(sn.Paths, " "))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sn.ID.Short(), sn.Time.Local().Format(time.DateTime), sn.Host,
+					strings.Join(sn.Tags, ","), size, verdictOf(sn), strings.Join(sn.Paths, " "))
 			}
 			_ = tw.Flush()
 			say("%d snapshot(s)", len(list))

@@ -32,6 +32,8 @@ const (
 	exitError      = 1
 	exitUsage      = 2
 	exitIncomplete = 3  // backup made, but some files could not be read
+	exitSuspect    = 4  // Sentinel: the files look like ransomware may be at work
+	exitInfected   = 5  // Sentinel: the files look encrypted by ransomware
 	exitNoRepo     = 10 // repository does not exist or is not one
 	exitLocked     = 11
 	exitWrongPass  = 12
@@ -76,7 +78,8 @@ The passphrase comes from REMPART_PASSWORD, --password-file FILE, or a prompt.
 Every command accepts --json for scripts.
 
 Exit codes: 0 success, 1 error, 2 bad usage, 3 backup made but some files
-could not be read, 10 no repository there, 11 repository locked,
+could not be read, 4 Sentinel suspects ransomware (backup or scan), 5 Sentinel
+sees ransomware encryption, 10 no repository there, 11 repository locked,
 12 wrong passphrase.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -88,7 +91,8 @@ could not be read, 10 no repository there, 11 repository locked,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors and essential results")
 	root.AddCommand(newInit(), newBackup(), newSnapshots(), newLs(), newDiff(), newRestore(), newCheck(),
 		newForget(), newPrune(), newKey(), newDemo(), newVersion(), newUnlock(),
-		newServer(), newLogin(), newTenant(), newAgent(), newAudit(), newAccount(), newToken())
+		newServer(), newLogin(), newTenant(), newAgent(), newAudit(), newAccount(), newToken(),
+		newSentinel(), newCanary(), newAlert())
 	// Wrong flags and wrong argument counts are usage errors (exit 2).
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	var wrap func(c *cobra.Command)

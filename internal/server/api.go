@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rempart/rempart/internal/server/notify"
 	"github.com/rempart/rempart/internal/server/repoapi"
 	"github.com/rempart/rempart/internal/server/retention"
 	"github.com/rempart/rempart/internal/server/store"
@@ -29,6 +30,7 @@ type srv struct {
 	log     *slog.Logger
 	metrics *metrics
 	ret     *retention.Service
+	notify  *notify.Notifier // Sentinel alerts' notifications (alerts_api.go)
 }
 
 // routes builds the server's handler. The repository API is dispatched
@@ -64,6 +66,12 @@ func (s *srv) routes(repos http.Handler) http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{name}/retention", s.authed(s.getRetention))
 	mux.HandleFunc("PUT /v1/tenants/{name}/retention", s.authed(s.setRetention))
 	mux.HandleFunc("POST /v1/tenants/{name}/gc", s.authed(s.collect))
+	mux.HandleFunc("GET /v1/alerts", s.authed(s.listAlerts))
+	mux.HandleFunc("GET /v1/alerts/{id}", s.authed(s.getAlert))
+	mux.HandleFunc("POST /v1/alerts/{id}/close", s.authed(s.closeAlert))
+	mux.HandleFunc("GET /v1/tenants/{name}/notifications", s.authed(s.getNotifications))
+	mux.HandleFunc("PUT /v1/tenants/{name}/notifications", s.authed(s.setNotifications))
+	mux.HandleFunc("POST /v1/tenants/{name}/notifications/test", s.authed(s.testNotifications))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})

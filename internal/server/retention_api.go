@@ -27,6 +27,9 @@ type retentionJSON struct {
 	Immutable bool                    `json:"storage_immutable"`
 	LastGC    *store.GCRun            `json:"last_collection,omitempty"`
 	Change    *retention.PolicyChange `json:"change,omitempty"`
+	// OpenAlerts counts open Sentinel alerts: while there is one, the
+	// collection expires no snapshot (see GET /v1/alerts).
+	OpenAlerts int `json:"open_alerts"`
 }
 
 // viewTenant returns the tenant in the path if c may read its settings:
@@ -67,6 +70,11 @@ func (s *srv) retentionView(r *http.Request, t store.Tenant) (retentionJSON, err
 		at := t.RetentionPendingAt
 		out.Pending, out.PendingText, out.PendingAt = &pending, pending.String(), &at
 	}
+	alerts, err := s.st.OpenAlerts(r.Context(), t.ID)
+	if err != nil {
+		return retentionJSON{}, err
+	}
+	out.OpenAlerts = len(alerts)
 	if run, err := s.st.LastGCRun(r.Context(), t.ID); err == nil {
 		out.LastGC = &run
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -183,6 +191,7 @@ func (s *srv) startRetention(ctx context.Context, cfg Config, st storage.Storage
 		Store: s.st, Storage: st, Now: cfg.Now, Location: loc,
 		Grace: grace, LoosenDelay: loosen, Audit: s.audit, Log: s.log,
 	}
+	s.startAlerts(ctx) // notifications of Sentinel alerts (alerts_api.go)
 	s.log.InfoContext(ctx, "retention", "collect_every", every, "grace", grace, "loosen_delay", loosen, "timezone", loc.String(), "storage_immutable", st.Immutable())
 	return every, nil
 }

@@ -64,8 +64,10 @@ type Retention interface {
 	// LockUntil is the retention lock for a file tenant writes now; zero
 	// for none.
 	LockUntil(ctx context.Context, tenant string) (time.Time, error)
-	// Committed records a snapshot that has just been stored.
-	Committed(ctx context.Context, tenant, name, writer string, size int64, lockUntil time.Time) error
+	// Committed records a snapshot that has just been stored, with the
+	// verdict flag of its plain header (a suspect or infected one raises
+	// an alert).
+	Committed(ctx context.Context, tenant, name, writer string, size int64, lockUntil time.Time, flag snapshot.Flag) error
 }
 
 // Handler serves Prefix. Mount it at Prefix without a path-cleaning mux in
@@ -515,7 +517,7 @@ func (h *Handler) putSnapshot(q *request) {
 		h.mismatch(q)
 		return
 	}
-	packs, _, err := snapshot.ReadPacks(buf)
+	hdr, _, err := snapshot.ReadHeader(buf)
 	if err != nil {
 		q.fail(http.StatusBadRequest, "%s is not a Rempart snapshot (%v); nothing was stored", q.what(), err)
 		return
@@ -524,7 +526,7 @@ func (h *Handler) putSnapshot(q *request) {
 	if !ok {
 		return
 	}
-	commit := func() error { h.commitSnapshot(q, buf, packs, until); return nil }
+	commit := func() error { h.commitSnapshot(q, buf, hdr, until); return nil }
 	if h.ret != nil {
 		_ = h.ret.Guard(q.tenant, commit)
 		return
@@ -534,10 +536,10 @@ func (h *Handler) putSnapshot(q *request) {
 
 // commitSnapshot stores a snapshot once every pack it names is stored, and
 // extends the packs' storage locks to the snapshot's.
-func (h *Handler) commitSnapshot(q *request, buf []byte, packs []crypto.ID, until time.Time) {
+func (h *Handler) commitSnapshot(q *request, buf []byte, hdr snapshot.Header, until time.Time) {
 	ctx := q.r.Context()
 	var missing []string
-	for _, id := range packs {
+	for _, id := range hdr.Packs {
 		f := storage.File{Type: backend.Pack, Name: id.String()}
 		info, err := h.st.Stat(ctx, q.tenant, f)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -569,7 +571,7 @@ func (h *Handler) commitSnapshot(q *request, buf []byte, packs []crypto.ID, unti
 		return
 	}
 	if h.ret != nil {
-		if rerr := h.ret.Committed(context.WithoutCancel(ctx), q.tenant, q.file.Name, q.p.ID, int64(len(buf)), until); rerr != nil {
+		if rerr := h.ret.Committed(context.WithoutCancel(ctx), q.tenant, q.file.Name, q.p.ID, int64(len(buf)), until, hdr.Flag); rerr != nil {
 			// Stored all the same: retention falls back on the file's
 			// time for a snapshot it has no record of.
 			h.log.ErrorContext(ctx, "repoapi: recording a snapshot", "tenant", q.tenant, "snapshot", q.file.Name, "err", rerr)

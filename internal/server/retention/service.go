@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +56,9 @@ type Service struct {
 	LoosenDelay time.Duration
 	Audit       AuditFunc    // nil: nothing is audited
 	Log         *slog.Logger // nil: slog.Default()
+	// Notify is told of every alert opened (it must not block: it queues);
+	// nil: alerts are only recorded, logged and audited.
+	Notify func(ctx context.Context, a store.Alert)
 
 	mu      sync.Mutex
 	tenants map[string]*sync.Mutex
@@ -136,15 +141,67 @@ func (s *Service) LockUntil(ctx context.Context, tenant string) (time.Time, erro
 }
 
 // Committed records a snapshot the repository API has just stored, with
-// the server's clock as its time of arrival.
-func (s *Service) Committed(ctx context.Context, tenant, name, writer string, size int64, lockUntil time.Time) error {
+// the server's clock as its time of arrival and the verdict flag of its
+// plain header. A suspect or infected snapshot opens an alert (once per
+// snapshot): it is audited, notified, and freezes the tenant's retention
+// until an admin closes it.
+func (s *Service) Committed(ctx context.Context, tenant, name, writer string, size int64, lockUntil time.Time, flag snapshot.Flag) error {
 	t, err := s.Store.TenantByName(ctx, tenant)
 	if err != nil {
 		return err
 	}
-	return s.Store.RecordSnapshot(ctx, store.SnapshotRecord{
+	err = s.Store.RecordSnapshot(ctx, store.SnapshotRecord{
 		TenantID: t.ID, Name: name, Received: s.now(), Writer: writer, Size: size, LockUntil: lockUntil,
 	})
+	if err != nil {
+		return err
+	}
+	if flag == snapshot.FlagNone {
+		return nil
+	}
+	if err := s.Store.SetSnapshotFlag(ctx, t.ID, name, int(flag)); err != nil {
+		return err
+	}
+	if flag == snapshot.FlagSuspect || flag == snapshot.FlagInfected {
+		return s.raise(ctx, t, name, flag)
+	}
+	return nil
+}
+
+// raise opens the alert of a suspect or infected snapshot, with the last
+// clean snapshot of the same source as its frozen restore point.
+func (s *Service) raise(ctx context.Context, t store.Tenant, name string, flag snapshot.Flag) error {
+	// The first record counts: a replayed upload keeps its first arrival
+	// and its first sender.
+	rec, err := s.Store.SnapshotRecordByName(ctx, t.ID, name)
+	if err != nil {
+		return err
+	}
+	n := store.NewAlert{TenantID: t.ID, Snapshot: name, Flag: int(flag), Source: rec.Writer}
+	clean, err := s.Store.LastCleanSnapshot(ctx, t.ID, rec.Writer, rec.Received)
+	switch {
+	case err == nil:
+		n.CleanSnapshot, n.CleanReceived = clean.Name, clean.Received
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	a, created, err := s.Store.OpenAlert(ctx, n)
+	if err != nil {
+		return err
+	}
+	if !created {
+		return nil
+	}
+	s.log().WarnContext(ctx, "SENTINEL ALERT: a snapshot is flagged "+flag.String()+"; retention of the tenant is frozen until the alert is closed",
+		"tenant", t.Name, "alert", a.ID, "snapshot", name, "source", a.Source, "clean_snapshot", a.CleanSnapshot)
+	s.audit(ctx, "server", "sentinel.alert.open", t.Name, map[string]any{
+		"alert_id": a.ID, "snapshot": name, "verdict": flag.String(), "source": a.Source,
+		"received": rec.Received, "clean_snapshot": a.CleanSnapshot,
+	})
+	if s.Notify != nil {
+		s.Notify(ctx, a)
+	}
+	return nil
 }
 
 // PolicyChange is the outcome of SetPolicy.
@@ -234,6 +291,9 @@ type Report struct {
 	LocksRemoved int `json:"locks_removed"`
 	// Postponed says why packs were not collected this time ("" if they were).
 	Postponed string `json:"postponed,omitempty"`
+	// FrozenBy lists the open Sentinel alerts: while there is one, no
+	// snapshot of the tenant expires.
+	FrozenBy []int64 `json:"frozen_by_alerts,omitempty"`
 }
 
 // Collect applies the tenant's retention now: snapshots that no rule keeps
@@ -345,7 +405,22 @@ func (s *Service) collect(ctx context.Context, t store.Tenant, rep *Report) erro
 		snaps = append(snaps, Snapshot{Name: name, Received: r.Received, Source: r.Writer, LockUntil: lock})
 	}
 	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Received.Before(snaps[j].Received) })
+	// An open Sentinel alert freezes every snapshot of the tenant: which
+	// of them are clean is only known coarsely, and nothing may vanish
+	// while people investigate.
+	alerts, err := s.Store.OpenAlerts(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	if len(alerts) > 0 {
+		for i := range snaps {
+			snaps[i].Hold = true
+		}
+	}
 	rep.Snapshots = policy.Decide(snaps, now, s.Location)
+	if len(alerts) > 0 {
+		frozen(rep, alerts)
+	}
 
 	// Expired snapshots go first: packs are judged by what remains.
 	remaining := map[string]bool{}
@@ -454,6 +529,39 @@ func (s *Service) collect(ctx context.Context, t store.Tenant, rep *Report) erro
 		rep.BytesFreed += v.size
 	}
 	return nil
+}
+
+// frozen names the open alerts in the decisions: "frozen by alert #N" in
+// place of "hold", and "last clean snapshot before alert #N" on each
+// alert's clean restore point.
+func frozen(rep *Report, alerts []store.Alert) {
+	ids := make([]string, len(alerts))
+	for i, a := range alerts {
+		rep.FrozenBy = append(rep.FrozenBy, a.ID)
+		ids[i] = "#" + strconv.FormatInt(a.ID, 10)
+	}
+	why := "frozen by alert " + strings.Join(ids, ", ")
+	if len(ids) > 1 {
+		why = "frozen by alerts " + strings.Join(ids, ", ")
+	}
+	for i := range rep.Snapshots {
+		d := &rep.Snapshots[i]
+		d.Keep = true
+		named := false
+		for j, r := range d.Reasons {
+			if r == "hold" {
+				d.Reasons[j], named = why, true
+			}
+		}
+		if !named { // the empty policy keeps everything before looking at holds
+			d.Reasons = append(d.Reasons, why)
+		}
+		for _, a := range alerts {
+			if a.CleanSnapshot == d.Name {
+				d.Reasons = append(d.Reasons, "last clean snapshot before alert #"+strconv.FormatInt(a.ID, 10))
+			}
+		}
+	}
 }
 
 // snapshotPacks reads the plain pack list of a stored snapshot.

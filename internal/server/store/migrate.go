@@ -123,6 +123,35 @@ var migrations = []migration{
 		`ALTER TABLE api_tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'session'`,
 		`UPDATE api_tokens SET kind = 'agent' WHERE agent_id IS NOT NULL`,
 	}},
+	{version: 4, name: "sentinel: verdict flag of snapshots, alerts, notification settings", stmts: []string{
+		// The coarse verdict of the snapshot's plain header: 0 none, 1
+		// clean, 2 suspect, 3 infected (snapshots recorded before are 0).
+		`ALTER TABLE snapshots ADD COLUMN flag BIGINT NOT NULL DEFAULT 0`,
+		// One alert per suspect or infected snapshot; clean_snapshot is the
+		// last clean one of the same source when it opened ("" if none).
+		`CREATE TABLE alerts (
+			id {{id}},
+			tenant_id BIGINT NOT NULL REFERENCES tenants (id),
+			snapshot TEXT NOT NULL,
+			flag BIGINT NOT NULL,
+			source TEXT NOT NULL,
+			opened_at BIGINT NOT NULL,
+			clean_snapshot TEXT NOT NULL,
+			clean_received_at BIGINT,
+			closed_at BIGINT,
+			closed_by TEXT,
+			close_note TEXT,
+			UNIQUE (tenant_id, snapshot)
+		)`,
+		`CREATE INDEX alerts_tenant ON alerts (tenant_id, closed_at)`,
+		// Per tenant: webhook, syslog and e-mail settings as a JSON object
+		// (with the secrets they need to send; the API never returns them).
+		`CREATE TABLE notification_settings (
+			tenant_id BIGINT PRIMARY KEY REFERENCES tenants (id),
+			settings TEXT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
+	}},
 }
 
 // SchemaVersion is the newest schema version this package knows.

@@ -3,7 +3,14 @@
 // snapshot (same size, mtime, ctime and inode), and keeps both cores busy:
 // file workers read, chunk and hash; blob savers compress, encrypt and pack.
 // Memory grows with the depth and width of the folders being worked on and
-// with the index, never with the number of files backed up.
+// with the index, never with the number of files backed up — except for
+// Sentinel's input (sentinel.go), a few hundred bytes per new, changed or
+// deleted file, which the ransomware assessment needs all at once.
+//
+// Sentinel rides on the same reads: every byte of a file read for backup
+// also goes through a sentinel.Observer, whose features are stored in the
+// file's node, and the snapshot is judged against its parent before it is
+// saved (report sealed in the body, verdict flag in the plain header).
 package archiver
 
 import (
@@ -26,6 +33,7 @@ import (
 	chunkers "github.com/PlakarKorp/go-cdc-chunkers"
 	_ "github.com/PlakarKorp/go-cdc-chunkers/chunkers/fastcdc" // registers FastCDC
 
+	"github.com/rempart/rempart/internal/sentinel"
 	"github.com/rempart/rempart/internal/vault/crypto"
 	"github.com/rempart/rempart/internal/vault/pack"
 	"github.com/rempart/rempart/internal/vault/repo"
@@ -48,6 +56,10 @@ type Options struct {
 	Progress *Progress
 	// Program is recorded in the snapshot.
 	Program string
+	// NoSentinel turns ransomware detection off: no features in the
+	// nodes, no report, no verdict flag. It exists to measure what
+	// detection costs; a real backup always keeps it on.
+	NoSentinel bool
 }
 
 // Progress is read by a display while the backup runs.
@@ -81,6 +93,9 @@ type Result struct {
 	Snapshot *snapshot.Snapshot
 	Parent   *snapshot.Snapshot
 	Errors   []FileError
+	// Sentinel is the ransomware assessment stored with the snapshot (nil
+	// with Options.NoSentinel).
+	Sentinel *sentinel.Report
 }
 
 type archiver struct {
@@ -104,6 +119,7 @@ type archiver struct {
 	walkers  chan struct{} // tokens for extra folder walkers
 	walking  sync.WaitGroup
 	excludes []string
+	sent     *collector // nil: Sentinel off
 }
 
 type future struct {
@@ -172,6 +188,9 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options) (*Result, err
 		if err != nil {
 			return nil, err
 		}
+	}
+	if !opts.NoSentinel {
+		a.sent = newCollector(a.parent)
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -242,10 +261,20 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options) (*Result, err
 		pid := a.parent.ID
 		sn.Parent = &pid
 	}
+	var verdict *sentinel.Report
+	if a.sent != nil {
+		// Judged once every tree is written: the report and its flag
+		// are sealed with the snapshot, in the same file.
+		rep := a.sent.assess()
+		verdict = &rep
+		sn.Sentinel = reportJSON(rep)
+		sn.Flag = FlagOf(rep.Verdict)
+		slog.Debug("backup: assessed", "verdict", rep.Verdict, "elapsed", time.Since(start))
+	}
 	if _, err := r.SaveSnapshot(ctx, sn, packs); err != nil {
 		return nil, err
 	}
-	return &Result{Snapshot: sn, Parent: a.parent, Errors: a.errs}, nil
+	return &Result{Snapshot: sn, Parent: a.parent, Errors: a.errs, Sentinel: verdict}, nil
 }
 
 func (a *archiver) err(ctx context.Context) error {
@@ -483,6 +512,10 @@ func (a *archiver) saveEntry(ctx context.Context, path, name string, fi fs.FileI
 	case tree.File:
 		if prev != nil && unchanged(node, prev) && a.allStored(prev.Content) {
 			node.Content = prev.Content
+			if a.sent != nil {
+				node.Sentinel = prev.Sentinel
+				a.sent.unchanged()
+			}
 			a.use(pack.DataBlob, node.Content...)
 			a.mu.Lock()
 			a.summary.FilesUnchanged++
@@ -578,6 +611,7 @@ func (a *archiver) saveDir(ctx context.Context, path string, node, prev *tree.No
 		}
 		kids = append(kids, a.saveEntry(ctx, child, e.Name(), fi, pn))
 	}
+	a.sent.compare(ctx, a.r, path, entries, prevTree)
 	return a.finishDir(ctx, path, node, prev, kids)
 }
 
@@ -639,6 +673,9 @@ func (a *archiver) worker(ctx context.Context, cfg repo.ChunkerParams, chunkerPo
 		ferr := a.readFile(ctx, job, small, chunkerPool)
 		if errors.Is(ferr, fs.ErrNotExist) {
 			// Deleted between listing and reading: as if it never was.
+			if job.prev != nil {
+				a.sent.gone(job.path, job.prev)
+			}
 			a.progress.FilesDone.Add(1)
 			job.fut.node = nil
 			close(job.fut.done)
@@ -674,16 +711,23 @@ type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
+// countingReader counts the bytes read for the progress display and shows
+// them to the Sentinel observer (obs, nil when off) as they pass, so that
+// a large file is observed in the same read as it is chunked.
 type countingReader struct {
-	r io.Reader
-	p *Progress
-	n uint64
+	r   io.Reader
+	p   *Progress
+	n   uint64
+	obs *sentinel.Observer
 }
 
 func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.n += uint64(n)
 	c.p.BytesDone.Add(uint64(n))
+	if c.obs != nil && n > 0 {
+		_, _ = c.obs.Write(b[:n])
+	}
 	return n, err
 }
 
@@ -716,7 +760,13 @@ func (a *archiver) readFile(ctx context.Context, job fileJob, small []byte, pool
 					return err
 				}
 			}
-			a.finishFile(job, content, uint64(n))
+			var obs *sentinel.Observer
+			if a.sent != nil {
+				// The whole file is in the buffer: one call.
+				obs = sentinel.NewObserver(job.node.Name, int64(n))
+				_, _ = obs.Write(small[:n])
+			}
+			a.finishFile(job, content, uint64(n), obs)
 			return nil
 		default:
 			return err
@@ -729,6 +779,9 @@ func (a *archiver) readFile(ctx context.Context, job fileJob, small []byte, pool
 		return ctx.Err()
 	}
 	defer func() { pool <- ch }()
+	if a.sent != nil {
+		cr.obs = sentinel.NewObserver(job.node.Name, int64(job.node.Size))
+	}
 	ch.Reset(cr)
 	var content []crypto.ID
 	for {
@@ -753,14 +806,21 @@ func (a *archiver) readFile(ctx context.Context, job fileJob, small []byte, pool
 			break
 		}
 	}
-	a.finishFile(job, content, cr.n)
+	a.finishFile(job, content, cr.n, cr.obs)
 	return nil
 }
 
-func (a *archiver) finishFile(job fileJob, content []crypto.ID, size uint64) {
+// finishFile completes a file's node once its content is read; obs, when
+// Sentinel is on, has seen every byte.
+func (a *archiver) finishFile(job fileJob, content []crypto.ID, size uint64, obs *sentinel.Observer) {
 	a.use(pack.DataBlob, content...)
 	job.node.Content = content
 	job.node.Size = size
+	if obs != nil {
+		f := obs.Features()
+		job.node.Sentinel = featuresJSON(f)
+		a.sent.read(job.path, size, content, job.prev, f)
+	}
 	a.mu.Lock()
 	a.summary.BytesRead += size
 	a.mu.Unlock()

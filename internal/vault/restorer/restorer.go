@@ -34,6 +34,14 @@ type Options struct {
 	// these patterns (a pattern matches a full path in the snapshot, or a
 	// file or folder name; a matching folder brings everything inside it).
 	Include []string
+	// Only, when not nil, restores exactly these snapshot paths (and the
+	// folders that lead to them; a folder listed brings everything inside
+	// it). Unlike Include patterns, any name is taken literally. It cannot
+	// be combined with Include.
+	Only map[string]bool
+	// Skip lists snapshot paths never restored, whatever else selects
+	// them: restore --last-clean leaves out the files that look hit.
+	Skip map[string]bool
 	// Progress, when set, is updated as the restore goes.
 	Progress *Progress
 	// Workers is the number of packs processed at once (0: default).
@@ -102,8 +110,11 @@ type restorer struct {
 	fatal   error
 	res     Result
 	include []string
-	small   chan smallWrite
-	made    map[string]bool // target folders created
+	// onlyDirs holds every folder above an Options.Only path: walked
+	// through, not restored whole.
+	onlyDirs map[string]bool
+	small    chan smallWrite
+	made     map[string]bool // target folders created
 	// listed is the snapshot's plain pack list. When a blob has copies in
 	// several packs, the one in a listed pack is read: a server keeps
 	// exactly those for the snapshot and may have collected the others,
@@ -148,10 +159,24 @@ func Restore(ctx context.Context, r *repo.Repository, sn *snapshot.Snapshot, opt
 			return nil, fmt.Errorf("bad --include pattern %q: %w", p, err)
 		}
 	}
+	if opts.Only != nil && len(opts.Include) > 0 {
+		return nil, errors.New("restorer: Only and Include cannot be combined")
+	}
 	rs := &restorer{r: r, opts: opts, asRoot: os.Geteuid() == 0, prog: opts.Progress, blobs: map[crypto.ID]*blobUse{},
 		inodes: map[[2]uint64]string{}, include: opts.Include, made: map[string]bool{}, listed: make(map[crypto.ID]bool, len(sn.Packs))}
 	for _, p := range sn.Packs {
 		rs.listed[p] = true
+	}
+	if opts.Only != nil {
+		rs.onlyDirs = map[string]bool{}
+		for p := range opts.Only {
+			for d := filepath.Dir(p); !rs.onlyDirs[d]; d = filepath.Dir(d) {
+				rs.onlyDirs[d] = true
+				if d == "/" || d == "." {
+					break
+				}
+			}
+		}
 	}
 	if rs.prog == nil {
 		rs.prog = &Progress{}
@@ -209,7 +234,7 @@ func (rs *restorer) selected(p, name string, isDir bool) (take, descend bool) {
 
 // plan walks the tree and records everything to create.
 func (rs *restorer) plan(ctx context.Context, treeID crypto.ID, snapPath, dst string) error {
-	return rs.planDir(ctx, treeID, snapPath, dst, len(rs.include) == 0)
+	return rs.planDir(ctx, treeID, snapPath, dst, len(rs.include) == 0 && rs.opts.Only == nil)
 }
 
 func (rs *restorer) planDir(ctx context.Context, treeID crypto.ID, snapPath, dst string, taken bool) error {
@@ -224,8 +249,15 @@ func (rs *restorer) planDir(ctx context.Context, treeID crypto.ID, snapPath, dst
 	for _, n := range t.Nodes {
 		sp := filepath.Join(snapPath, n.Name)
 		dp := filepath.Join(dst, n.Name)
+		if rs.opts.Skip[sp] {
+			continue
+		}
 		take, descend := taken, true
-		if !taken {
+		switch {
+		case taken:
+		case rs.opts.Only != nil:
+			take, descend = rs.opts.Only[sp], rs.onlyDirs[sp]
+		default:
 			take, descend = rs.selected(sp, n.Name, n.Type == tree.Dir)
 		}
 		switch n.Type {
