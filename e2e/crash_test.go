@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -438,7 +436,7 @@ func indexVanishes(t *testing.T, repo string) func() bool {
 }
 
 // prunable returns the path of a pack that no snapshot lists in its plain
-// header ("RSN1", count, IDs), which prune will remove.
+// header (see plainPacks), which prune will remove.
 func prunable(t *testing.T, repo string) string {
 	t.Helper()
 	needed := map[string]bool{}
@@ -448,14 +446,8 @@ func prunable(t *testing.T, repo string) string {
 		if strings.HasPrefix(d.Name(), ".") {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(repo, "snapshots", d.Name()))
-		must(t, err)
-		if len(b) < 8 || string(b[:4]) != "RSN1" {
-			t.Fatalf("snapshot %s: unexpected header", d.Name())
-		}
-		n := int(binary.LittleEndian.Uint32(b[4:8]))
-		for i := 0; i < n && 8+(i+1)*32 <= len(b); i++ {
-			needed[hex.EncodeToString(b[8+i*32:8+(i+1)*32])] = true
+		for _, id := range plainPacks(t, filepath.Join(repo, "snapshots", d.Name())) {
+			needed[id] = true
 		}
 	}
 	var cands []string

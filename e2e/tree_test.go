@@ -230,7 +230,11 @@ func genUserTree(t *testing.T, root string, seed uint64) int {
 		if i%37 == 0 {
 			size = 0
 		}
-		writeFile(t, filepath.Join(root, dir, name), rng, size, i%3 == 0, modes[i%len(modes)])
+		// Text, as the names say: random bytes in a .txt or .odt are what
+		// ransomware leaves, and Sentinel rightly judges a folder full of
+		// them infected (exit 5). Random data stays in the photos and the
+		// binary below.
+		writeFile(t, filepath.Join(root, dir, name), rng, size, false, modes[i%len(modes)])
 		files++
 	}
 	// A few larger files: photos (random) and a long text.

@@ -27,11 +27,13 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/rempart/rempart/internal/sentinel"
 )
 
-// Marker starts the token of every decoy. The detection library
-// (internal/sentinel) looks for the same string.
-const Marker = "REMPART-CANARY-1:"
+// Marker starts the token of every decoy: the detection library's own
+// constant, so that what is planted is what is recognised.
+const Marker = sentinel.CanaryMarker
 
 // tokenRE finds a marker and its token.
 var tokenRE = regexp.MustCompile(regexp.QuoteMeta(Marker) + `([0-9a-f]{32})`)

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rempart/rempart/internal/sentinel"
 )
 
 // wellFormed parses an XML part to the end.
@@ -73,6 +75,12 @@ func TestPlant(t *testing.T) {
 		}
 		if tok, ok := Token(data); !ok || tok != p.Token {
 			t.Errorf("%s: Token() = %q %v", p.Path, tok, ok)
+		}
+		// What a backup sees when it reads the decoy.
+		obs := sentinel.NewObserver(filepath.Base(p.Path), int64(len(data)))
+		_, _ = obs.Write(data)
+		if f := obs.Features(); !f.Canary {
+			t.Errorf("%s: the detection does not recognise the decoy: %+v", p.Path, f)
 		}
 		switch p.Kind {
 		case "txt":

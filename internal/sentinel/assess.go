@@ -63,6 +63,7 @@ const (
 	someHigh   = 0.5  // ... of a file whose content mostly looks encrypted
 	highJump   = 0.1  // rise in that share that reveals encrypted blocks
 	stripesMin = 0.25 // share of striped blocks of intermittent encryption
+	entJump    = 1.0  // rise in bits per byte of an unknown file that was known
 )
 
 // Reasons a file is listed, in the order they are reported. The first
@@ -112,18 +113,31 @@ func judgeChange(cur, prev Features) []string {
 	if prev.Canary {
 		r = append(r, RCanary)
 	}
-	prevRandom := prev.Kind == "" && prev.High >= cipherHigh
 	cipher := false
-	if cur.Kind == "" && !prevRandom {
+	switch {
+	case cur.Kind != "":
+	case prev.Kind != "":
+		// The format's signature is gone: the content says how.
 		switch {
 		case cur.High >= cipherHigh:
 			r = append(r, REncrypted)
 			cipher = true
-		case cur.Head && !(prev.Kind == "" && prev.Head),
-			cur.High-prev.High >= highJump:
+		case cur.Head, cur.High-prev.High >= highJump, cur.Entropy-prev.Entropy >= entJump:
 			r = append(r, RPartial)
 			cipher = true
 		}
+	case cur.Head && !prev.Head:
+		// Unknown before and after (a proprietary format, a mail
+		// store, an EBCDIC text): only a header that turned into
+		// ciphertext counts. Such files often hold compressed parts
+		// that come and go, so random blocks elsewhere prove nothing;
+		// and a file that was ciphertext already cannot be judged.
+		if cur.High >= cipherHigh {
+			r = append(r, REncrypted)
+		} else {
+			r = append(r, RPartial)
+		}
+		cipher = true
 	}
 	if cur.Stripes >= stripesMin && prev.Stripes < stripesMin/4 {
 		r = append(r, RIntermittent)
@@ -181,12 +195,11 @@ type fileVerdict struct {
 
 // assessment is the state of one Assess call.
 type assessment struct {
-	in       Input
-	parent   map[string]*Affected // the parent's list, by path
-	files    map[string]*fileVerdict
-	indic    map[string]*Indicator
-	score    float64
-	contentN int // files with a content reason, new
+	in     Input
+	parent map[string]*Affected // the parent's list, by path
+	files  map[string]*fileVerdict
+	indic  map[string]*Indicator
+	score  float64
 }
 
 func (a *assessment) list(p string, reason string, lastClean, lastPath string) *fileVerdict {
@@ -303,7 +316,9 @@ func Assess(in Input) Report {
 		var reasons []string
 		switch {
 		case p != nil && p.same:
-			if prev != nil && prev.Canary {
+			// A decoy renamed is touched; one moved with its folder (same
+			// name, same bytes) is intact.
+			if prev != nil && prev.Canary && path.Base(c.Path) != path.Base(from) {
 				reasons = []string{RCanary}
 			}
 		case prev != nil:
@@ -364,9 +379,51 @@ func Assess(in Input) Report {
 		i.Detail = fmt.Sprintf("%d of %d files deleted", len(unpairedDel), parentFiles)
 	}
 
-	// Rename storms.
+	// Encrypted copies under new names: new files that look like
+	// ciphertext, sharing an extension that means nothing, in folders
+	// where files vanished (random names, as Cerber gave them). Nothing
+	// pairs them one to one, so the vanished files are listed as the
+	// damage.
 	var stormN int
 	var stormExts []string
+	unknown := map[string][]*Change{}
+	for _, c := range changes {
+		if c.Prev != nil || pairOf[c.Path] != nil || c.Cur.Kind != "" || !(c.Cur.High >= someHigh || c.Cur.Head) {
+			continue
+		}
+		if e := ext(c.Path); foreignExt(e, "") {
+			unknown[e] = append(unknown[e], c)
+		}
+	}
+	for e, cs := range unknown {
+		if len(cs) < RenameStormMin {
+			continue
+		}
+		dirs := map[string]bool{}
+		for _, c := range cs {
+			dirs[path.Dir(c.Path)] = true
+		}
+		var gone []*Deletion
+		for _, d := range unpairedDel {
+			if dirs[path.Dir(d.Path)] {
+				gone = append(gone, d)
+			}
+		}
+		if 2*len(gone) < len(cs) {
+			continue
+		}
+		stormN += len(cs)
+		stormExts = append(stormExts, fmt.Sprintf(".%s (%d new names, %d files gone)", e, len(cs), len(gone)))
+		for _, c := range cs {
+			a.list(c.Path, RRenamed, "", "")
+		}
+		for _, d := range gone {
+			lc, lp := a.cleanSource(d.Path, d.Path)
+			a.list(d.Path, RDeleted, lc, lp)
+		}
+	}
+
+	// Rename storms.
 	for e, ps := range storm {
 		if len(ps) < RenameStormMin {
 			continue

@@ -276,7 +276,7 @@ func (o *Observer) compute() Features {
 	f.Head = acc.headRandom
 	f.Text = round3(textShare(&b.fileHist, total))
 	if f.Kind == container.Text {
-		f.Encoded = encodedBlob(&b.fileHist, total)
+		f.Encoded = encodedBlob(&b.fileHist, total, &first)
 	}
 	f.Canary = bytes.Contains(head, []byte(CanaryMarker)) ||
 		bytes.Contains(tail[max(0, len(tail)-4096):], []byte(CanaryMarker))

@@ -41,7 +41,7 @@ func BenchmarkObserver(b *testing.B) {
 				o.Reset("file.txt", int64(size))
 				for p := data; len(p) > 0; {
 					n := min(len(p), 1<<20)
-					o.Write(p[:n])
+					_, _ = o.Write(p[:n])
 					p = p[n:]
 				}
 				_ = o.Features()

@@ -43,13 +43,28 @@ var b64Alphabet, hexAlphabet = func() (b, h [256]bool) {
 	return
 }()
 
-// encodedBlob reports whether the sampled bytes look like base64 or hex of
-// random bytes.
-func encodedBlob(c *[256]uint64, n uint64) bool {
+// encodedBlob reports whether the sampled bytes (counts c of n bytes,
+// first of the first 4 KiB alone) look like base64 or hex of random
+// bytes. The first block must pass on its own: a mail, whose attachments
+// are base64 too, starts with headers; ciphertext written as text starts
+// at the first byte.
+func encodedBlob(c *[256]uint64, n uint64, first *[256]uint64) bool {
 	if n < encodedMinSize {
 		return false
 	}
-	return encodedIn(c, n, &b64Alphabet, base64Entropy) || encodedIn(c, n, &hexAlphabet, hexEntropy)
+	var nf uint64
+	for _, v := range first {
+		nf += v
+	}
+	for _, a := range []struct {
+		in  *[256]bool
+		ent float64
+	}{{&b64Alphabet, base64Entropy}, {&hexAlphabet, hexEntropy}} {
+		if encodedIn(c, n, a.in, a.ent) && encodedIn(first, nf, a.in, 0) {
+			return true
+		}
+	}
+	return false
 }
 
 func encodedIn(c *[256]uint64, n uint64, in *[256]bool, minEnt float64) bool {

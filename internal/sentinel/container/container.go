@@ -824,19 +824,22 @@ func isOpenPGP(head []byte, size int64) bool {
 	}
 	p := head[body:]
 	switch tag {
-	case 1: // public-key encrypted session key
-		return (p[0] == 3 || p[0] == 6) && blen >= 10 && pkAlgo(p[min(9, len(p)-1)])
+	case 1: // public-key encrypted session key: version 3, key ID, algorithm
+		return p[0] == 3 && blen >= 10 && len(p) > 9 && pkAlgo(p[9])
 	case 3: // symmetric-key encrypted session key
-		return (p[0] == 4 || p[0] == 5 || p[0] == 6) && blen >= 4 && p[1] >= 1 && p[1] <= 13
-	case 6, 5: // public or secret key
-		return (p[0] == 4 || p[0] == 5 || p[0] == 6) && blen >= 6
-	case 2: // detached signature
-		return (p[0] == 3 || p[0] == 4 || p[0] == 5 || p[0] == 6) && blen >= 4
-	case 8: // compressed data
-		return p[0] <= 3
-	case 11: // literal data
-		return p[0] == 'b' || p[0] == 't' || p[0] == 'u' || p[0] == 'm'
+		switch p[0] {
+		case 4: // cipher, then a string-to-key specifier and its hash
+			return blen >= 4 && p[1] >= 1 && p[1] <= 13 && (p[2] == 0 || p[2] == 1 || p[2] == 3) && p[3] >= 1 && p[3] <= 14
+		case 5, 6: // cipher and AEAD mode
+			return blen >= 8 && p[1] >= 7 && p[1] <= 13 && p[2] >= 1 && p[2] <= 3
+		}
+		return false
+	case 5, 6: // secret or public key: version 4, creation time, algorithm
+		return p[0] == 4 && blen >= 12 && len(p) > 5 && pkAlgo(p[5])
 	}
+	// Other packets (literal data, compressed data, signatures) do not
+	// start the files people encrypt, and would be found in random bytes
+	// once in a few hundred files.
 	return false
 }
 
@@ -1100,18 +1103,26 @@ func validUTF8Prefix(b []byte) bool {
 	return false
 }
 
+// utf16Text: after a byte order mark, code units whose high bytes come
+// from a few script blocks (one for Latin text, a hundred at most for
+// CJK), not from all 256 values as in random bytes, and no controls.
 func utf16Text(b []byte) bool {
 	be := b[0] == 0xFE
-	var printable, n int
+	var seen [256]bool
+	distinct, n, ctrl := 0, 0, 0
 	for i := 2; i+1 < len(b); i += 2 {
 		hi, lo := b[i+1], b[i]
 		if be {
 			hi, lo = b[i], b[i+1]
 		}
 		n++
-		if hi == 0 && (lo >= 0x20 || lo == '\t' || lo == '\n' || lo == '\r') || hi != 0 && hi < 0xD8 || hi >= 0xE0 {
-			printable++
+		if !seen[hi] {
+			seen[hi] = true
+			distinct++
+		}
+		if hi == 0 && lo < 0x20 && lo != '\t' && lo != '\n' && lo != '\r' {
+			ctrl++
 		}
 	}
-	return n == 0 || printable*100 >= n*95
+	return n == 0 || distinct <= 100 && ctrl*100 <= n
 }

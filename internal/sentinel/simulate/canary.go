@@ -7,53 +7,41 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/rempart/rempart/internal/sentinel"
+	"github.com/rempart/rempart/internal/canary"
 )
 
 func newRand(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0xca7+stream)) }
 
-// PlantCanaries places decoys in root the way `rempart canary plant` is
-// meant to: realistic names that sort first in their folder, the marker
-// in a ZIP comment, a PDF comment or a text line. It returns their paths.
+// canaryFolders are where the evaluation plants decoys, as a town would
+// in its shared folders.
+var canaryFolders = []string{"Secretariat", "Finances", "RH", "Etat-civil"}
+
+// PlantCanaries places decoys in root exactly as `rempart canary plant`
+// does (internal/canary), one per folder of canaryFolders that exists,
+// (four kinds in the first, one elsewhere), and returns their paths.
 func PlantCanaries(root string, seed uint64) ([]string, error) {
-	r := newRand(seed, 0xdec0)
-	g := &gen{r: r, root: root, t0: time.Date(2025, 1, 6, 8, 0, 0, 0, time.UTC)}
-	id := fmt.Sprintf("%016x", r.Uint64())
-	marker := sentinel.CanaryMarker + id
 	var out []string
-	plant := func(rel string, data []byte) error {
-		if _, err := os.Stat(filepath.Dir(abs(root, rel))); err != nil {
-			return nil // no such folder in this corpus
+	when := time.Date(2025, 1, 6, 8, 0, 0, 0, time.UTC).Add(time.Duration(seed%1000) * time.Minute)
+	for i, d := range canaryFolders {
+		dir := filepath.Join(root, d)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			continue
 		}
-		out = append(out, rel)
-		return g.write(rel, data)
-	}
-	var ps []string
-	for i := 0; i < 12; i++ {
-		ps = append(ps, g.paragraph())
-	}
-	doc, err := zipBytes(docxParts(ps), marker)
-	if err != nil {
-		return nil, err
-	}
-	if err := plant("Secretariat/_Mots-de-passe-messagerie.docx", doc); err != nil {
-		return nil, err
-	}
-	sheet, err := zipBytes(docxParts(ps[:4]), marker)
-	if err != nil {
-		return nil, err
-	}
-	if err := plant("Finances/_RIB-fournisseurs-2025.xlsx", sheet); err != nil {
-		return nil, err
-	}
-	txt := fmt.Sprintf("Grille des salaires 2025 - CONFIDENTIEL\n\n%s\n\n%s\n", ps[0], marker)
-	if err := plant("RH/_Salaires-2025-CONFIDENTIEL.txt", []byte(txt)); err != nil {
-		return nil, err
-	}
-	pdf := pdfBytes([]string{"Index des registres d'etat civil", ps[1]}, nil, 0, 0)
-	pdf = append(pdf[:len(pdf)-len("%%EOF\n")], []byte("%"+marker+"\n%%EOF\n")...)
-	if err := plant("Etat-civil/_Index-registres.pdf", pdf); err != nil {
-		return nil, err
+		n := 1
+		if i == 0 {
+			n = 4 // spreadsheets, a register and a password list
+		}
+		planted, err := canary.Plant(dir, n, when)
+		if err != nil {
+			return nil, fmt.Errorf("plant canaries: %w", err)
+		}
+		for _, p := range planted {
+			rel, err := filepath.Rel(root, p.Path)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, filepath.ToSlash(rel))
+		}
 	}
 	return out, nil
 }

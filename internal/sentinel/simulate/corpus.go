@@ -38,7 +38,7 @@ permis construire déclaration préalable cadastre parcelle réunion commission 
 contractuel arrêté décision rapport annexe article alinéa considérant vu approuvé adopté unanimité vote pour contre
 abstention exercice dépenses recettes fonctionnement investissement crédit dotation emprunt taux intérêt facture
 mandat titre trésorerie payeur recensement élection liste électorale bureau scrutin cimetière concession salle
-polyvalente location tarif redevance eau assainissement ordures ménagères collecte tri déchetterie bibliothèque
+polyvalente location tarif redevance eau assainissement ordures ménagères ramassage tri déchetterie bibliothèque
 médiathèque culture sport stade gymnase festival fête village comité animation jeunesse centre loisirs crèche
 petite enfance social CCAS aide solidarité logement habitat énergie éclairage rénovation bâtiment église patrimoine
 accessibilité sécurité police gendarmerie pompiers route départementale chemin rural entretien fauchage déneigement
@@ -51,11 +51,12 @@ var lastNames = strings.Fields("Martin Bernard Dubois Thomas Robert Richard Peti
 // gen draws the generated corpus from one seed: the same seed and scale
 // give the same files (JPEG and zip bytes depend on the Go release).
 type gen struct {
-	r    *rand.Rand
-	root string
-	n    int   // files written
-	size int64 // bytes written
-	t0   time.Time
+	r     *rand.Rand
+	scale float64
+	root  string
+	n     int   // files written
+	size  int64 // bytes written
+	t0    time.Time
 }
 
 func (g *gen) word() string { return lexicon[g.r.IntN(len(lexicon))] }
@@ -97,7 +98,7 @@ func (g *gen) write(rel string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
+	if err := writeNew(p, data); err != nil {
 		return err
 	}
 	// Files of a real share are older than the backup: a fixed mtime in
@@ -117,7 +118,7 @@ func (g *gen) write(rel string, data []byte) error {
 // executables. scale 1 gives about 1,200 files and 100 MB; the test uses
 // a fraction.
 func Generate(dir string, scale float64, seed uint64) (files int, bytes int64, err error) {
-	g := &gen{r: rand.New(rand.NewPCG(seed, 0x5e471e1)), root: dir, t0: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
+	g := &gen{r: rand.New(rand.NewPCG(seed, 0x5e471e1)), scale: scale, root: dir, t0: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
 	n := func(k int) int { return max(1, int(math.Round(float64(k)*scale))) }
 	services := []string{"Secretariat", "Finances", "Etat-civil", "Urbanisme", "Ecoles", "Technique", "Communication", "RH"}
 	steps := []struct {
@@ -143,6 +144,9 @@ func Generate(dir string, scale float64, seed uint64) (files int, bytes int64, e
 				return g.n, g.size, err
 			}
 		}
+	}
+	if err := g.appData(n(4)); err != nil {
+		return g.n, g.size, err
 	}
 	if err := g.logs(n(12)); err != nil {
 		return g.n, g.size, err
@@ -314,8 +318,8 @@ func pdfBytes(text []string, img []byte, imgW, imgH int) []byte {
 	}
 	var z bytes.Buffer
 	zw := zlib.NewWriter(&z)
-	zw.Write(content.Bytes())
-	zw.Close()
+	_, _ = zw.Write(content.Bytes()) // into memory: cannot fail
+	_ = zw.Close()
 
 	var objs []string
 	objs = append(objs, "<< /Type /Catalog /Pages 2 0 R >>")
@@ -360,7 +364,7 @@ func (g *gen) pdf(i int, svc string) error {
 			return err
 		}
 	}
-	stems := []string{"proces-verbal", "arrete-signe", "facture", "plan", "bulletin-municipal", "recepisse"}
+	stems := []string{"pv-seance", "arrete-signe", "facture", "plan", "bulletin-municipal", "recepisse"}
 	return g.write(g.name(svc, stems[g.r.IntN(len(stems))], "pdf", i), pdfBytes(lines, img, w, h))
 }
 
@@ -371,7 +375,10 @@ func (g *gen) picture(w, h int) *image.RGBA {
 	sky := color.RGBA{uint8(60 + g.r.IntN(100)), uint8(100 + g.r.IntN(100)), uint8(150 + g.r.IntN(100)), 255}
 	ground := color.RGBA{uint8(40 + g.r.IntN(120)), uint8(60 + g.r.IntN(120)), uint8(20 + g.r.IntN(80)), 255}
 	horizon := h/3 + g.r.IntN(h/3+1)
-	type blob struct{ x, y, r int; c color.RGBA }
+	type blob struct {
+		x, y, r int
+		c       color.RGBA
+	}
 	var blobs []blob
 	for k := 0; k < 5+g.r.IntN(15); k++ {
 		blobs = append(blobs, blob{g.r.IntN(w), g.r.IntN(h), 10 + g.r.IntN(w/4+1), color.RGBA{uint8(g.r.IntN(256)), uint8(g.r.IntN(256)), uint8(g.r.IntN(256)), 255}})
@@ -475,7 +482,7 @@ func (g *gen) csv(i int, svc string) error {
 func (g *gen) bigCSV(i int, svc string) error {
 	var b strings.Builder
 	b.WriteString("id;nom;prenom;adresse;commune;montant\n")
-	for b.Len() < 3<<20+g.r.IntN(4<<20) {
+	for b.Len() < int(float64(3<<20+g.r.IntN(4<<20))*min(1, max(g.scale, 0.1))) {
 		fmt.Fprintf(&b, "%d;%s;%s;%d rue %s;Saint-Rempart;%d,%02d\n", g.r.IntN(1e6), lastNames[g.r.IntN(len(lastNames))], firstNames[g.r.IntN(len(firstNames))], 1+g.r.IntN(200), g.word(), g.r.IntN(5000), g.r.IntN(100))
 	}
 	return g.write(fmt.Sprintf("Finances/exports/grand-livre-%d.csv", i), []byte(b.String()))
@@ -545,6 +552,52 @@ func (g *gen) wav(i int, svc string) error {
 		le16(b[44+2*k:], uint16(int16(v)))
 	}
 	return g.write(g.name(svc, "memo-vocal", "wav", i), b)
+}
+
+// appData writes files of formats Sentinel does not know: a mail store
+// (a PST-like header, then records, some of them compressed attachments)
+// and an application database, which grow every day.
+func (g *gen) appData(n int) error {
+	for i := 0; i < n; i++ {
+		data := g.appBlob(256<<10 + g.r.IntN(3<<20))
+		name := fmt.Sprintf("Messagerie/archive-%s-%d.pst", strings.ToLower(lastNames[i%len(lastNames)]), i)
+		if i%2 == 1 {
+			name = fmt.Sprintf("Logiciels/data/gestion-%d.dat", i)
+		}
+		if err := g.write(name, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appBlob is a header and n bytes of records: structured ones (low
+// entropy) and, two in five, compressed payloads (random-looking).
+func (g *gen) appBlob(n int) []byte {
+	b := []byte("!BDN\x00\x01\x17\x00")
+	b = append(b, bytes.Repeat([]byte{0, 0, 0, 1, 0x20, 0, 0, 0}, 64)...)
+	return append(b, g.records(n)...)
+}
+
+func (g *gen) records(n int) []byte {
+	var b []byte
+	for len(b) < n {
+		size := 2048 + g.r.IntN(30000)
+		if g.r.IntN(5) < 2 {
+			rec := make([]byte, size)
+			for i := range rec {
+				rec[i] = byte(g.r.Uint32())
+			}
+			b = append(b, rec...)
+		} else {
+			for k := 0; k < size; {
+				line := fmt.Sprintf("%08x|%s|%s|%d\x00", g.r.Uint32(), g.person(), g.word(), g.r.IntN(1e6))
+				b = append(b, line...)
+				k += len(line)
+			}
+		}
+	}
+	return b[:n]
 }
 
 // logs writes application logs with rotated generations, as logrotate
@@ -665,6 +718,33 @@ func gzipBytes(data []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// LinkTree makes dst a tree of hard links to the files of src (a copy
+// that costs nothing), or copies where linking is refused. Scenarios never
+// write through a link: unlinked() breaks it first.
+func LinkTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		t := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(t, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if os.Link(p, t) == nil {
+			return nil
+		}
+		_, err = copyFile(p, t)
+		return err
+	})
+}
+
 // CopyTree copies the regular files of src into dst (created), keeping
 // modification times, and returns how many it copied. It never writes
 // into src.
@@ -685,28 +765,37 @@ func CopyTree(src, dst string) (int, error) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(t, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		if err := out.Close(); err != nil {
+		if _, err := copyFile(p, t); err != nil {
 			return err
 		}
 		n++
-		return os.Chtimes(t, fi.ModTime(), fi.ModTime())
+		return nil
 	})
 	return n, err
+}
+
+// copyFile copies src to the new file dst with its modification time.
+func copyFile(src, dst string) (int64, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return 0, err
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(out, in)
+	if err != nil {
+		out.Close()
+		return n, err
+	}
+	if err := out.Close(); err != nil {
+		return n, err
+	}
+	return n, os.Chtimes(dst, fi.ModTime(), fi.ModTime())
 }

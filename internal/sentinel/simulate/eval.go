@@ -2,14 +2,16 @@ package simulate
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
-	"sort"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rempart/rempart/internal/sentinel"
@@ -31,6 +33,15 @@ type Config struct {
 	Only func(name string) bool
 	// Log receives progress lines (nil: none).
 	Log io.Writer
+	// Limit caps the files each benign scenario edits (0: all).
+	Limit int
+	// NoTiming skips timing the observer over the corpus.
+	NoTiming bool
+	// Parallel is how many scenarios run at once (0: one per core).
+	Parallel int
+	// Overhead, when set, times a first backup of the corpus with and
+	// without Sentinel (the engine runner sets it).
+	Overhead func(ctx context.Context, dir string) (with, without time.Duration, err error)
 }
 
 // Outcome is what one scenario gave.
@@ -41,7 +52,7 @@ type Outcome struct {
 	Hits     []Hit
 	// Malicious: hit files of 4 KiB or more and how many of them the
 	// report of their round lists; the same for every hit file.
-	Eligible, Listed int
+	Eligible, Listed  int
 	HitAll, ListedAll int
 	// FirstAlarm is the round (1-based) of the first suspect or infected
 	// verdict, 0 when none.
@@ -50,8 +61,12 @@ type Outcome struct {
 	// report newly lists (false alarms).
 	Changed, Flagged int
 	Missed           []string // hit files of 4 KiB or more not listed (first few)
-	FalseAlarms      []string // benign files listed, with reasons (first few)
-	Elapsed          time.Duration
+	// MissedEncrypted counts the misses that were already encrypted by
+	// their owner (MANIFEST: benign_encrypted): ciphertext encrypted again
+	// looks the same.
+	MissedEncrypted int
+	FalseAlarms     []string // benign files listed, with reasons (first few)
+	Elapsed         time.Duration
 }
 
 // Verdict of the first backup that holds the scenario's damage (the
@@ -68,18 +83,21 @@ func (o *Outcome) Verdict() sentinel.Verdict {
 
 // Evaluation is the whole run.
 type Evaluation struct {
-	Config                  Config
-	Files                   int
-	Bytes                   int64
-	SharedFiles, Generated  int
-	Canaries                []string
-	Baseline                *sentinel.Report // the first backup of the whole corpus
-	BaselineFlagged         []string
-	Outcomes                []*Outcome
-	GPG                     bool
-	Elapsed                 time.Duration
-	ObserveBytes            int64
-	ObserveTime             time.Duration
+	Config                 Config
+	Files                  int
+	Bytes                  int64
+	SharedFiles, Generated int
+	Canaries               []string
+	Baseline               *sentinel.Report // the first backup of the whole corpus
+	BaselineFlagged        []string
+	Outcomes               []*Outcome
+	GPG                    bool
+	Elapsed                time.Duration
+	ObserveBytes           int64
+	ObserveTime            time.Duration
+	// BackupWith and BackupWithout time a first backup of the corpus
+	// with and without Sentinel (engine runner only).
+	BackupWith, BackupWithout time.Duration
 }
 
 func (c *Config) logf(format string, a ...any) {
@@ -102,12 +120,16 @@ func Evaluate(ctx context.Context, cfg Config) (*Evaluation, error) {
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return nil, err
 	}
+	encrypted := map[string]bool{}
 	if cfg.Corpus != "" {
-		n, err := CopyTree(cfg.Corpus, filepath.Join(base, "Partage"))
+		n, err := CopyTree(cfg.Corpus, filepath.Join(base, sharedDir))
 		if err != nil {
 			return nil, fmt.Errorf("copy the shared corpus: %w", err)
 		}
 		ev.SharedFiles = n
+		if encrypted, err = readManifest(cfg.Corpus); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Scale > 0 {
 		n, _, err := Generate(base, cfg.Scale, cfg.Seed)
@@ -135,10 +157,19 @@ func Evaluate(ctx context.Context, cfg Config) (*Evaluation, error) {
 		ev.Bytes += fi.Size()
 	}
 	ev.Files = len(files)
+	cfg.logf("corpus ready in %.1fs", time.Since(t0).Seconds())
 	cfg.logf("corpus: %d files, %.1f MB (%d real, %d generated, %d canaries)", ev.Files, float64(ev.Bytes)/1e6, ev.SharedFiles, ev.Generated, len(canaries))
-	ev.ObserveBytes, ev.ObserveTime, err = observeAll(base, files)
-	if err != nil {
-		return nil, err
+	if !cfg.NoTiming {
+		ev.ObserveBytes, ev.ObserveTime, err = observeAll(base, files)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Overhead != nil {
+		cfg.logf("timing backups with and without Sentinel")
+		if ev.BackupWith, ev.BackupWithout, err = cfg.Overhead(ctx, base); err != nil {
+			return nil, err
+		}
 	}
 	gpg, _ := exec.LookPath("gpg")
 	ev.GPG = gpg != ""
@@ -147,41 +178,134 @@ func Evaluate(ctx context.Context, cfg Config) (*Evaluation, error) {
 		isCanary[c] = true
 	}
 
+	stamps, err := stampTree(base, files)
+	if err != nil {
+		return nil, err
+	}
+	// Scenarios run side by side (each on its own copy, with its own
+	// history and random generator: the results do not depend on the
+	// order), their outcomes kept in scenario order.
+	type job struct {
+		i  int
+		sc *Scenario
+	}
+	var jobs []job
 	for i, sc := range Scenarios() {
-		if cfg.Only != nil && !cfg.Only(sc.Name) {
-			continue
+		if cfg.Only == nil || cfg.Only(sc.Name) {
+			jobs = append(jobs, job{i, sc})
 		}
-		if err := ctx.Err(); err != nil {
+	}
+	outcomes := make([]*Outcome, len(jobs))
+	errs := make([]error, len(jobs))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := 0
+	workers := cfg.Parallel
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				k := next
+				next++
+				mu.Unlock()
+				if k >= len(jobs) || ctx.Err() != nil {
+					return
+				}
+				j := jobs[k]
+				st := time.Now()
+				work := filepath.Join(cfg.Work, fmt.Sprintf("s%02d", j.i))
+				o, err := runScenario(ctx, cfg, j.sc, base, work, files, sizes, isCanary, encrypted, gpg, uint64(j.i))
+				os.RemoveAll(work)
+				if err != nil {
+					errs[k] = fmt.Errorf("scenario %s: %w", j.sc.Name, err)
+					continue
+				}
+				o.Elapsed = time.Since(st)
+				outcomes[k] = o
+				mu.Lock()
+				cfg.logf("%-28s %-8s listed %d/%d (>=4KiB) flagged %d/%d alarm@%d  %.1fs", j.sc.Name, o.Verdict(), o.Listed, o.Eligible, o.Flagged, o.Changed, o.FirstAlarm, o.Elapsed.Seconds())
+				if len(o.Missed) > 0 {
+					cfg.logf("    missed: %s", strings.Join(o.Missed, ", "))
+				}
+				if len(o.FalseAlarms) > 0 && !j.sc.Malicious {
+					cfg.logf("    flagged: %s", strings.Join(o.FalseAlarms, ", "))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil {
 			return nil, err
 		}
-		st := time.Now()
-		work := filepath.Join(cfg.Work, fmt.Sprintf("s%02d", i))
-		o, err := runScenario(ctx, cfg, sc, base, work, files, sizes, isCanary, gpg, uint64(i))
-		os.RemoveAll(work)
-		if err != nil {
-			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
-		}
-		o.Elapsed = time.Since(st)
+	}
+	// The copies are hard links to the base: a scenario that wrote
+	// through one would spoil the others.
+	if now, err := stampTree(base, files); err != nil || now != stamps {
+		return nil, fmt.Errorf("a scenario changed the base copy (a write through a hard link)")
+	}
+	for _, o := range outcomes {
 		if ev.Baseline == nil {
 			ev.Baseline = o.Baseline
 			for _, a := range o.Baseline.Affected {
 				ev.BaselineFlagged = append(ev.BaselineFlagged, a.Path+" "+strings.Join(a.Reasons, ","))
 			}
 		}
-		cfg.logf("%-28s %-8s listed %d/%d (>=4KiB) flagged %d/%d alarm@%d  %.1fs", sc.Name, o.Verdict(), o.Listed, o.Eligible, o.Flagged, o.Changed, o.FirstAlarm, o.Elapsed.Seconds())
 		ev.Outcomes = append(ev.Outcomes, o)
 	}
 	ev.Elapsed = time.Since(t0)
 	return ev, nil
 }
 
-func runScenario(ctx context.Context, cfg Config, sc *Scenario, base, work string, files []string, sizes map[string]int64, canaries map[string]bool, gpg string, idx uint64) (*Outcome, error) {
+// sharedDir is where the shared corpus goes in the copies.
+const sharedDir = "Partage"
+
+// readManifest returns the files of the shared corpus that their owners
+// encrypted on purpose (benign_encrypted = yes), as paths of the copies.
+func readManifest(corpus string) (map[string]bool, error) {
+	out := map[string]bool{}
+	data, err := os.ReadFile(filepath.Join(corpus, "MANIFEST.tsv"))
+	if err != nil {
+		return out, nil // no manifest: nothing known
+	}
+	lines := strings.Split(string(data), "\n")
+	if len(lines) == 0 {
+		return out, nil
+	}
+	col := -1
+	for i, h := range strings.Split(lines[0], "\t") {
+		if h == "benign_encrypted" {
+			col = i
+		}
+	}
+	if col < 0 {
+		return out, nil
+	}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, "\t")
+		if len(f) > col && f[col] == "yes" {
+			out[sharedDir+"/"+f[0]] = true
+		}
+	}
+	return out, nil
+}
+
+func runScenario(ctx context.Context, cfg Config, sc *Scenario, base, work string, files []string, sizes map[string]int64, canaries, encrypted map[string]bool, gpg string, idx uint64) (*Outcome, error) {
 	data := filepath.Join(work, "data")
 	scratch := filepath.Join(work, "scratch")
 	if err := os.MkdirAll(scratch, 0o700); err != nil {
 		return nil, err
 	}
-	if _, err := CopyTree(base, data); err != nil {
+	if err := LinkTree(base, data); err != nil {
 		return nil, err
 	}
 	r, err := cfg.Runner.New(filepath.Join(work, "runner"))
@@ -193,7 +317,7 @@ func runScenario(ctx context.Context, cfg Config, sc *Scenario, base, work strin
 	if o.Baseline, err = r.Backup(ctx, data); err != nil {
 		return nil, err
 	}
-	env := &Env{Root: data, Files: files, Sizes: sizes, Canaries: canaries, R: newRand(cfg.Seed, idx), GPG: gpg, Scratch: scratch}
+	env := &Env{Root: data, Files: files, Sizes: sizes, Canaries: canaries, Encrypted: encrypted, R: newRand(cfg.Seed, idx), GPG: gpg, Scratch: scratch, Limit: cfg.Limit}
 	for round := 0; round < sc.Rounds; round++ {
 		hits, err := sc.Apply(env, round)
 		if err != nil {
@@ -219,8 +343,13 @@ func runScenario(ctx context.Context, cfg Config, sc *Scenario, base, work strin
 				o.Eligible++
 				if ok {
 					o.Listed++
-				} else if len(o.Missed) < 10 {
-					o.Missed = append(o.Missed, h.Path)
+				} else {
+					if encrypted[h.Path] {
+						o.MissedEncrypted++
+					}
+					if len(o.Missed) < 10 {
+						o.Missed = append(o.Missed, h.Path)
+					}
 				}
 			}
 		}
@@ -266,7 +395,7 @@ func observeAll(root string, files []string) (int64, time.Duration, error) {
 		o.Reset(path.Base(p), int64(len(data)))
 		for b := data; len(b) > 0; {
 			n := min(len(b), 1<<20)
-			o.Write(b[:n])
+			_, _ = o.Write(b[:n])
 			b = b[n:]
 		}
 		o.Features()
@@ -338,11 +467,15 @@ func (ev *Evaluation) BenignTotals() (changed, flagged int) {
 	return
 }
 
-func sortedKeys(m map[string]int) []string {
-	var k []string
-	for s := range m {
-		k = append(k, s)
+// stampTree summarises the sizes and modification times of files.
+func stampTree(root string, files []string) (string, error) {
+	h := sha256.New()
+	for _, p := range files {
+		fi, err := os.Stat(abs(root, p))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d %d\n", p, fi.Size(), fi.ModTime().UnixNano())
 	}
-	sort.Strings(k)
-	return k
+	return string(h.Sum(nil)), nil
 }

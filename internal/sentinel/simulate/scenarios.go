@@ -3,6 +3,7 @@ package simulate
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"crypto/aes"
 	"crypto/cipher"
 	"errors"
@@ -29,9 +30,25 @@ type Env struct {
 	Files    []string         // its files, sorted slash paths
 	Sizes    map[string]int64 // their sizes
 	Canaries map[string]bool  // decoys planted in the copy
-	R        *rand.Rand       // seeded per scenario
-	GPG      string           // the gpg binary, "" when absent
-	Scratch  string           // a private folder (GNUPGHOME)
+	// Encrypted are the files their owner encrypted on purpose (the
+	// shared corpus's MANIFEST): ransomware hits them too, but the
+	// smallest attacks (MinHit files) pick among the others, whose
+	// damage content can show.
+	Encrypted map[string]bool
+	R         *rand.Rand // seeded per scenario
+	GPG       string     // the gpg binary, "" when absent
+	Scratch   string     // a private folder (GNUPGHOME)
+	// Limit, when positive, caps how many files a benign scenario edits
+	// (re-saving documents and re-encoding photos is slow under -race).
+	Limit int
+}
+
+// limit applies Env.Limit to a benign scenario's files.
+func (e *Env) limit(files []string) []string {
+	if e.Limit > 0 && len(files) > e.Limit {
+		return files[:e.Limit]
+	}
+	return files
 }
 
 // Hit is a file a malicious scenario damaged: its path before, its path
@@ -83,7 +100,7 @@ func (e *Env) sample(n int) []string {
 		sort.Strings(v)
 		return v
 	}
-	v := e.victims(func(p string) bool { return e.Sizes[p] >= 4096 })
+	v := e.victims(func(p string) bool { return e.Sizes[p] >= 4096 && !e.Encrypted[p] })
 	if len(v) > n {
 		v = v[:n]
 	}
@@ -109,10 +126,10 @@ func (e *Env) stream() cipher.Stream {
 	return cipher.NewCTR(b, iv[:])
 }
 
-// encrypt encrypts the byte ranges that sel chooses for a file of n bytes.
+// encrypt encrypts, in place, the byte ranges of data that sel chooses.
 func (e *Env) encrypt(data []byte, sel func(off int) bool, step int) []byte {
 	s := e.stream()
-	out := append([]byte(nil), data...)
+	out := data
 	for off := 0; off < len(out); off += step {
 		end := min(off+step, len(out))
 		if sel(off) {
@@ -172,12 +189,14 @@ func contentModes(n int) []*Scenario {
 			if e.R.IntN(2) == 0 {
 				width = 76
 			}
-			return []byte(wrap64(c, width, "\n"))
+			return wrap64b(c, width)
 		}),
 		{Name: "rename-only" + suffix, Title: "rename to a new extension (.locked), content untouched (" + what + ")", Malicious: true, Rounds: 1,
 			Apply: func(e *Env, _ int) ([]Hit, error) { return e.renameAll(e.sample(n), ".locked", false) }},
 		{Name: "rename-encrypt" + suffix, Title: "full encryption and a new extension (.crypt) (" + what + ")", Malicious: true, Rounds: 1,
 			Apply: func(e *Env, _ int) ([]Hit, error) { return e.renameAll(e.sample(n), ".crypt", true) }},
+		{Name: "random-names" + suffix, Title: "encrypted copy under a random name (.x7kq), original deleted (" + what + ")", Malicious: true, Rounds: 1,
+			Apply: func(e *Env, _ int) ([]Hit, error) { return e.randomNames(e.sample(n), ".x7kq") }},
 		{Name: "copy-delete" + suffix, Title: "encrypted copy (.encrypted replaces the extension), original deleted (" + what + ")", Malicious: true, Rounds: 1,
 			Apply: func(e *Env, _ int) ([]Hit, error) { return e.copyDelete(e.sample(n)) }},
 	}
@@ -203,6 +222,31 @@ func (e *Env) renameAll(files []string, ext string, enc bool) ([]Hit, error) {
 	return hits, nil
 }
 
+// randomNames writes each file's ciphertext under a random name with the
+// attack's extension, and deletes the original.
+func (e *Env) randomNames(files []string, ext string) ([]Hit, error) {
+	var hits []Hit
+	for _, p := range files {
+		data, err := os.ReadFile(e.abs(p))
+		if err != nil {
+			return nil, err
+		}
+		name := make([]byte, 10)
+		for i := range name {
+			name[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[e.R.IntN(62)]
+		}
+		np := path.Join(path.Dir(p), string(name)+ext)
+		if err := writeNew(e.abs(np), e.encrypt(data, all, 1<<20)); err != nil {
+			return nil, err
+		}
+		if err := os.Remove(e.abs(p)); err != nil {
+			return nil, err
+		}
+		hits = append(hits, Hit{Path: p, NewPath: np, Size: int64(len(data))})
+	}
+	return hits, nil
+}
+
 func (e *Env) copyDelete(files []string) ([]Hit, error) {
 	var hits []Hit
 	for _, p := range files {
@@ -214,7 +258,7 @@ func (e *Env) copyDelete(files []string) ([]Hit, error) {
 		if _, err := os.Stat(e.abs(np)); err == nil {
 			np = p + ".encrypted" // two originals with the same stem
 		}
-		if err := os.WriteFile(e.abs(np), e.encrypt(data, all, 1<<20), 0o644); err != nil {
+		if err := writeNew(e.abs(np), e.encrypt(data, all, 1<<20)); err != nil {
 			return nil, err
 		}
 		if err := os.Remove(e.abs(p)); err != nil {
@@ -261,7 +305,7 @@ func notes() *Scenario {
 			var hits []Hit
 			for _, d := range ds {
 				p := path.Join(d, "LISEZ-MOI-POUR-DECHIFFRER.txt")
-				if err := os.WriteFile(e.abs(p), fmt.Appendf(nil, noteFR, id), 0o644); err != nil {
+				if err := writeNew(e.abs(p), fmt.Appendf(nil, noteFR, id)); err != nil {
 					return nil, err
 				}
 				hits = append(hits, Hit{Path: p, Size: int64(len(noteFR))})
@@ -276,7 +320,7 @@ func slow() *Scenario {
 	return &Scenario{Name: "slow-5-per-backup", Title: "slow rate: 5 files encrypted per backup, 4 backups", Malicious: true, Rounds: 4,
 		Apply: func(e *Env, round int) ([]Hit, error) {
 			if round == 0 {
-				order = e.victims(func(p string) bool { return e.Sizes[p] >= 4096 })
+				order = e.victims(func(p string) bool { return e.Sizes[p] >= 4096 && !e.Encrypted[p] })
 			}
 			batch := order[round*5 : round*5+5]
 			return e.inPlace(batch, func(d []byte) []byte { return e.encrypt(d, all, 1<<20) })
@@ -331,11 +375,15 @@ func MaliciousScenarios() []*Scenario {
 
 // ---- Benign scenarios ----
 
+// fastDeflate is deflate at its fastest level: valid ZIP entries, without
+// the cost of the default level (slow under -race).
+func fastDeflate(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, flate.BestSpeed) }
+
 // saveAs writes data to p the way editors do: a temporary file renamed
 // over the old one.
 func saveAs(p string, data []byte) error {
 	tmp := p + ".~tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := writeNew(tmp, data); err != nil {
 		return err
 	}
 	return os.Rename(tmp, p)
@@ -366,7 +414,24 @@ func resaveOffice(data []byte, r *rand.Rand) ([]byte, bool) {
 	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
+	zw.RegisterCompressor(zip.Deflate, fastDeflate)
 	for _, f := range zr.File {
+		if f.Name != main {
+			// Unchanged parts keep their compressed bytes (a suite
+			// compresses them again to the same effect; this is faster).
+			raw, err := f.OpenRaw()
+			if err != nil {
+				return nil, false
+			}
+			w, err := zw.CreateRaw(&f.FileHeader)
+			if err != nil {
+				return nil, false
+			}
+			if _, err := io.Copy(w, raw); err != nil {
+				return nil, false
+			}
+			continue
+		}
 		rc, err := f.Open()
 		if err != nil {
 			return nil, false
@@ -376,16 +441,14 @@ func resaveOffice(data []byte, r *rand.Rand) ([]byte, bool) {
 		if err != nil {
 			return nil, false
 		}
-		if f.Name == main {
-			// An edit: a comment with new text before the root element's
-			// end (valid XML for every format).
-			i := bytes.LastIndexByte(body, '<')
-			if i < 0 {
-				return nil, false
-			}
-			edit := fmt.Sprintf("<!-- révision %d : %s -->", r.IntN(1000), strings.Repeat("modification du texte ", 1+r.IntN(20)))
-			body = append(body[:i:i], append([]byte(edit), body[i:]...)...)
+		// An edit: a comment with new text before the root element's end
+		// (valid XML for every format).
+		i := bytes.LastIndexByte(body, '<')
+		if i < 0 {
+			return nil, false
 		}
+		edit := fmt.Sprintf("<!-- révision %d : %s -->", r.IntN(1000), strings.Repeat("modification du texte ", 1+r.IntN(20)))
+		body = append(body[:i:i], append([]byte(edit), body[i:]...)...)
 		h := f.FileHeader
 		h.CompressedSize64, h.UncompressedSize64, h.CRC32 = 0, 0, 0
 		h.Flags &^= 0x8
@@ -421,7 +484,7 @@ func BenignScenarios() []*Scenario {
 	return []*Scenario{
 		{Name: "office-resave", Title: "every office document (docx, xlsx, pptx, odt, ods, odp) edited and saved again", Rounds: 1,
 			Apply: func(e *Env, _ int) ([]Hit, error) {
-				for _, p := range e.victims(func(p string) bool { return officeExt[strings.ToLower(path.Ext(p))] }) {
+				for _, p := range e.limit(e.victims(func(p string) bool { return officeExt[strings.ToLower(path.Ext(p))] })) {
 					data, err := os.ReadFile(e.abs(p))
 					if err != nil {
 						return nil, err
@@ -446,7 +509,7 @@ func BenignScenarios() []*Scenario {
 			Apply: func(e *Env, _ int) ([]Hit, error) { return nil, e.updateBinaries() }},
 		{Name: "user-rename", Title: "a user renames and moves 150 files (dates, case, .jpeg to .jpg, new folder)", Rounds: 1,
 			Apply: func(e *Env, _ int) ([]Hit, error) { return nil, e.userRename(150) }},
-		{Name: "daily-edits", Title: "a day of work: text, CSV and HTML edited, PDFs updated incrementally, mail added", Rounds: 1,
+		{Name: "daily-edits", Title: "a day of work: text, CSV and HTML edited, PDFs updated incrementally, mail added, a mail store and databases (plain and SQLCipher) written", Rounds: 1,
 			Apply: func(e *Env, _ int) ([]Hit, error) { return nil, e.dailyEdits() }},
 		{Name: "gpg-25-files", Title: "25 files turned into gpg at once, originals deleted", Rounds: 1, ExpectAlarm: true,
 			Apply: func(e *Env, _ int) ([]Hit, error) { return nil, e.encryptOnPurpose(25, 0) }},
@@ -469,6 +532,7 @@ func (e *Env) zipFolders(n int) error {
 	for k, d := range dirs[:min(n, len(dirs))] {
 		var buf bytes.Buffer
 		zw := zip.NewWriter(&buf)
+		zw.RegisterCompressor(zip.Deflate, fastDeflate)
 		files := byDir[d]
 		sort.Strings(files)
 		for _, p := range files {
@@ -480,12 +544,14 @@ func (e *Env) zipFolders(n int) error {
 			if err != nil {
 				return err
 			}
-			w.Write(data)
+			if _, err := w.Write(data); err != nil {
+				return err
+			}
 		}
 		if err := zw.Close(); err != nil {
 			return err
 		}
-		if err := os.WriteFile(e.abs(d)+".zip", buf.Bytes(), 0o644); err != nil {
+		if err := writeNew(e.abs(d)+".zip", buf.Bytes()); err != nil {
 			return err
 		}
 		if k == n-1 {
@@ -500,10 +566,10 @@ func (e *Env) zipFolders(n int) error {
 }
 
 func (e *Env) reencode() error {
-	for _, p := range e.victims(func(p string) bool {
+	for _, p := range e.limit(e.victims(func(p string) bool {
 		x := strings.ToLower(path.Ext(p))
 		return x == ".jpg" || x == ".jpeg" || x == ".png"
-	}) {
+	})) {
 		data, err := os.ReadFile(e.abs(p))
 		if err != nil {
 			return err
@@ -557,7 +623,7 @@ func (e *Env) encryptOnPurpose(gpgN, ageN int) error {
 				return err
 			}
 			out = p + ".age"
-			if err := os.WriteFile(e.abs(out), enc, 0o644); err != nil {
+			if err := writeNew(e.abs(out), enc); err != nil {
 				return err
 			}
 		}
@@ -594,13 +660,13 @@ func (e *Env) rotateLogs() error {
 			return err
 		}
 		// logrotate: .1 compressed into .2.gz, current into .1, new current.
-		if err := os.WriteFile(a+".2.gz", gz, 0o644); err != nil {
+		if err := writeNew(a+".2.gz", gz); err != nil {
 			return err
 		}
 		if err := os.Rename(a, a+".1"); err != nil {
 			return err
 		}
-		if err := os.WriteFile(a, []byte("2025-03-29 00:00:01 INFO [logrotate] nouveau fichier\n"), 0o644); err != nil {
+		if err := writeNew(a, []byte("2025-03-29 00:00:01 INFO [logrotate] nouveau fichier\n")); err != nil {
 			return err
 		}
 	}
@@ -615,7 +681,7 @@ func (e *Env) rotateLogs() error {
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(e.abs(p)+".gz", gz, 0o644); err != nil {
+			if err := writeNew(e.abs(p)+".gz", gz); err != nil {
 				return err
 			}
 			if err := os.Remove(e.abs(p)); err != nil {
@@ -695,7 +761,7 @@ func (e *Env) dailyEdits() error {
 		return false
 	})
 	for _, p := range texty[:min(60, len(texty))] {
-		f, err := os.OpenFile(e.abs(p), os.O_APPEND|os.O_WRONLY, 0)
+		f, err := openInPlace(e.abs(p), os.O_APPEND|os.O_WRONLY)
 		if err != nil {
 			return err
 		}
@@ -730,21 +796,61 @@ func (e *Env) dailyEdits() error {
 			continue
 		}
 		var prev int
-		fmt.Sscanf(string(data[sx+len("startxref"):]), "%d", &prev)
+		if _, err := fmt.Sscanf(string(data[sx+len("startxref"):]), "%d", &prev); err != nil {
+			continue
+		}
 		obj := "\n9999 0 obj\n<< /Annotation (visé par le secrétariat) >>\nendobj\n"
 		xref := len(data) + len(obj)
 		upd := obj + fmt.Sprintf("xref\n9999 1\n%010d 00000 n \ntrailer\n<< /Prev %d >>\nstartxref\n%d\n%%%%EOF\n", len(data)+1, prev, xref)
-		f, err := os.OpenFile(e.abs(p), os.O_APPEND|os.O_WRONLY, 0)
+		f, err := openInPlace(e.abs(p), os.O_APPEND|os.O_WRONLY)
 		if err != nil {
 			return err
 		}
-		f.WriteString(upd)
+		if _, err := f.WriteString(upd); err != nil {
+			f.Close()
+			return err
+		}
 		if err := f.Close(); err != nil {
 			return err
 		}
 	}
-	// New mail arrives.
+	// Applications write their files: the mail store and the database
+	// grow (records and compressed attachments appended, header counters
+	// rewritten), an encrypted database (SQLCipher) and a plain one have
+	// pages rewritten.
 	g := &gen{r: e.R, root: e.Root, t0: time.Now()}
+	for _, p := range e.Files {
+		x := path.Ext(p)
+		switch {
+		case x == ".pst" || x == ".dat":
+			data, err := os.ReadFile(e.abs(p))
+			if err != nil {
+				return err
+			}
+			data[6]++
+			data = append(data, g.records(64<<10+e.R.IntN(1<<20))...)
+			if err := saveAs(e.abs(p), data); err != nil {
+				return err
+			}
+		case x == ".db" || x == ".sqlite":
+			data, err := os.ReadFile(e.abs(p))
+			if err != nil || len(data) < 3*4096 {
+				continue
+			}
+			page := data[len(data)/2/4096*4096:][:4096]
+			if strings.Contains(p, "sqlcipher") {
+				for i := range page {
+					page[i] = byte(e.R.Uint32()) // a page encrypted again
+				}
+			} else {
+				copy(page[100:], "UPDATE: nouvelle valeur de la ligne")
+			}
+			if err := saveAs(e.abs(p), data); err != nil {
+				return err
+			}
+		}
+	}
+	// New mail arrives.
 	for i := 0; i < 15; i++ {
 		if err := g.mail(9000+i, ""); err != nil {
 			return err

@@ -1,0 +1,5 @@
+//go:build !race
+
+package sentinel_test
+
+const raceOn = false
