@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rempart/rempart/internal/sentinel"
@@ -43,7 +44,7 @@ func newEngine(work string) (simulate.Runner, error) {
 	return &engine{r: r}, nil
 }
 
-func (e *engine) Close() error { return nil }
+func (e *engine) Close() error { return e.r.Close() }
 
 func (e *engine) Backup(ctx context.Context, dir string) (*sentinel.Report, error) {
 	res, err := archiver.Backup(ctx, e.r, archiver.Options{Paths: []string{dir}, Host: "evaluation", Program: "bench/sentinel"})
@@ -62,39 +63,50 @@ func (e *engine) Backup(ctx context.Context, dir string) (*sentinel.Report, erro
 }
 
 // overhead times first backups of dir into fresh repositories, with and
-// without Sentinel, alternating, and returns the medians of three.
-func overhead(ctx context.Context, dir string) (with, without time.Duration, err error) {
+// without Sentinel, alternating (nine of each), and returns the fastest
+// of each: other work on the machine only ever adds time, so the fastest
+// run is the best estimate of the intrinsic cost.
+func overhead(ctx context.Context, dir string) (simulate.Overhead, error) {
+	const runs = 9
+	var o simulate.Overhead
 	work, err := os.MkdirTemp(filepath.Dir(dir), "overhead-")
 	if err != nil {
-		return 0, 0, err
+		return o, err
 	}
 	defer os.RemoveAll(work)
-	var w, wo []time.Duration
-	for i := 0; i < 6; i++ {
-		be, err := local.Create(filepath.Join(work, fmt.Sprint("repo", i)))
+	var wall, wallOff, cpu, cpuOff []time.Duration
+	for i := 0; i < 2*runs; i++ {
+		rd := filepath.Join(work, fmt.Sprint("repo", i))
+		be, err := local.Create(rd)
 		if err != nil {
-			return 0, 0, err
+			return o, err
 		}
 		r, _, err := repo.Init(ctx, be, "evaluation passphrase")
 		if err != nil {
-			return 0, 0, err
+			return o, err
 		}
 		off := i%2 == 1
-		t := time.Now()
-		if _, err := archiver.Backup(ctx, r, archiver.Options{Paths: []string{dir}, Host: "overhead", NoSentinel: off}); err != nil {
-			return 0, 0, err
+		t, c := time.Now(), cpuTime()
+		_, err = archiver.Backup(ctx, r, archiver.Options{Paths: []string{dir}, Host: "overhead", NoSentinel: off})
+		dw, dc := time.Since(t), cpuTime()-c
+		_ = r.Close()
+		_ = os.RemoveAll(rd)
+		if err != nil {
+			return o, err
 		}
 		if off {
-			wo = append(wo, time.Since(t))
+			wallOff, cpuOff = append(wallOff, dw), append(cpuOff, dc)
 		} else {
-			w = append(w, time.Since(t))
+			wall, cpu = append(wall, dw), append(cpu, dc)
 		}
 	}
-	med := func(d []time.Duration) time.Duration {
-		slices.Sort(d)
-		return d[len(d)/2]
-	}
-	return med(w), med(wo), nil
+	return simulate.Overhead{Runs: runs, Wall: slices.Min(wall), WallWithout: slices.Min(wallOff), CPU: slices.Min(cpu), CPUWithout: slices.Min(cpuOff)}, nil
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // relative rewrites the report's paths (the snapshot's, absolute) relative

@@ -342,11 +342,13 @@ func Assess(in Input) Report {
 		}
 		// A file the parent listed stays listed while it still looks hit,
 		// with the parent's last clean version.
-		if len(reasons) == 0 && a.parent[from] != nil && stillHit(c.Cur) {
+		if e := a.parent[from]; len(reasons) == 0 && e != nil && stillHit(c.Cur) {
 			lc, lp := a.cleanSource(c.Path, from)
-			f := a.list(c.Path, a.parent[from].Reasons[0], lc, lp)
-			f.reasons = append(f.reasons[:0], a.parent[from].Reasons...)
-			f.carried = true
+			f := &fileVerdict{path: c.Path, reasons: append([]string(nil), e.Reasons...), lastClean: lc, lastPath: lp, carried: true}
+			if len(f.reasons) == 0 {
+				f.reasons = []string{REncrypted} // a stored report without reasons
+			}
+			a.files[c.Path] = f
 			continue
 		}
 		for _, r := range reasons {
@@ -596,12 +598,25 @@ func Assess(in Input) Report {
 func pairRenames(changes []*Change, dels []*Deletion) ([]pair, []*Deletion) {
 	used := make([]bool, len(dels))
 	byKey := map[string][]int{}
-	byDir := map[string][]int{}
+	byName := map[string][]int{} // folder + "/" + name
+	byStem := map[string][]int{} // folder + "/" + name without its extension
 	for i, d := range dels {
 		if d.ContentKey != "" {
 			byKey[d.ContentKey] = append(byKey[d.ContentKey], i)
 		}
-		byDir[path.Dir(d.Path)] = append(byDir[path.Dir(d.Path)], i)
+		dir, base := path.Split(d.Path)
+		byName[dir+base] = append(byName[dir+base], i)
+		if j := strings.LastIndexByte(base, '.'); j > 0 {
+			byStem[dir+base[:j]] = append(byStem[dir+base[:j]], i)
+		}
+	}
+	first := func(idx []int) int {
+		for _, i := range idx {
+			if !used[i] {
+				return i
+			}
+		}
+		return -1
 	}
 	var pairs []pair
 	paired := map[*Change]bool{}
@@ -628,24 +643,21 @@ func pairRenames(changes []*Change, dels []*Deletion) ([]pair, []*Deletion) {
 		if c.Prev != nil || paired[c] {
 			continue
 		}
-		nb := path.Base(c.Path)
-		best, bestExt := -1, false
-		for _, i := range byDir[path.Dir(c.Path)] {
-			if used[i] {
-				continue
-			}
-			ob := path.Base(dels[i].Path)
-			extends := len(nb) > len(ob) && strings.HasPrefix(nb, ob)
-			replaces := false
-			if j := strings.LastIndexByte(ob, '.'); j > 0 {
-				if k := strings.LastIndexByte(nb, '.'); k > 0 && nb[:k] == ob[:j] && nb != ob {
-					replaces = true
+		dir, nb := path.Split(c.Path)
+		// The longest deleted name that the new name extends, else a
+		// deleted name with the same stem (extension replaced).
+		best := -1
+		for k := len(nb) - 1; k > 0 && best < 0; k-- {
+			best = first(byName[dir+nb[:k]])
+		}
+		if best < 0 {
+			if j := strings.LastIndexByte(nb, '.'); j > 0 {
+				for _, i := range byStem[dir+nb[:j]] {
+					if !used[i] && path.Base(dels[i].Path) != nb {
+						best = i
+						break
+					}
 				}
-			}
-			if extends && (best < 0 || !bestExt) {
-				best, bestExt = i, true
-			} else if replaces && best < 0 {
-				best = i
 			}
 		}
 		if best >= 0 {

@@ -465,14 +465,14 @@ func FuzzAssess(f *testing.F) {
 			return dirs[r.IntN(len(dirs))] + s + fmt.Sprint(r.IntN(5)) + exts[r.IntN(len(exts))]
 		}
 		var in Input
-		for i := 0; i < int(nc); i++ {
+		for i := 0; i < int(nc)%64; i++ {
 			c := Change{Path: name(), Cur: pick(), ContentKey: fmt.Sprint(r.IntN(4))}
 			if r.IntN(2) == 0 {
 				c.Prev = ptr(pick())
 			}
 			in.Changes = append(in.Changes, c)
 		}
-		for i := 0; i < int(nd); i++ {
+		for i := 0; i < int(nd)%64; i++ {
 			d := Deletion{Path: name(), ContentKey: fmt.Sprint(r.IntN(4))}
 			if r.IntN(2) == 0 {
 				d.Prev = ptr(pick())
@@ -482,6 +482,15 @@ func FuzzAssess(f *testing.F) {
 		if r.IntN(2) == 0 {
 			p := Assess(in)
 			in.Parent, in.ParentID = &p, "parent"
+			// A stored report may be odd: entries without reasons,
+			// duplicates, unknown reasons.
+			for i := 0; i < r.IntN(4); i++ {
+				e := Affected{Path: name()}
+				if r.IntN(2) == 0 {
+					e.Reasons = []string{"from-the-future"}
+				}
+				p.Affected = append(p.Affected, e)
+			}
 		}
 		rep := Assess(in)
 		switch {

@@ -107,11 +107,13 @@ const noteScan = 32 << 10
 
 // ransomNote looks for note words in the first noteScan bytes of b; it
 // lowercases them (ASCII, in place) only when encryption is mentioned.
-func ransomNote(b []byte) bool {
+// counts are the byte counts of the whole file (which b is part of): a
+// search for a word whose letters never occur is skipped.
+func ransomNote(b []byte, counts *[256]uint64) bool {
 	if len(b) > noteScan {
 		b = b[:noteScan]
 	}
-	if !mentionsEncryption(b) {
+	if !mentionsEncryption(b, counts) {
 		return false
 	}
 	lowerASCII(b)
@@ -122,12 +124,17 @@ func ransomNote(b []byte) bool {
 // French "chiffré", "chiffrement", "déchiffrer" (but not "chiffre", a
 // figure), in lower or upper case. It searches the rare "ypt" and "ffr"
 // and looks around them, which keeps it at memory speed on ordinary text.
-func mentionsEncryption(b []byte) bool {
-	return findAround(b, "ypt", isCrypt) || findAround(b, "YPT", isCrypt) ||
-		findAround(b, "ffr", isChiffr) || findAround(b, "FFR", isChiffr)
+func mentionsEncryption(b []byte, counts *[256]uint64) bool {
+	return findAround(b, "ypt", isCrypt, counts) || findAround(b, "YPT", isCrypt, counts) ||
+		findAround(b, "ffr", isChiffr, counts) || findAround(b, "FFR", isChiffr, counts)
 }
 
-func findAround(b []byte, anchor string, ok func(b []byte, k int) bool) bool {
+func findAround(b []byte, anchor string, ok func(b []byte, k int) bool, counts *[256]uint64) bool {
+	for i := 0; i < len(anchor); i++ {
+		if counts != nil && counts[anchor[i]] == 0 {
+			return false
+		}
+	}
 	for i := 0; i < len(b); {
 		j := bytes.Index(b[i:], []byte(anchor))
 		if j < 0 {

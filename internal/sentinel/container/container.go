@@ -113,7 +113,7 @@ func DetectCounted(head, tail []byte, size int64, first *[256]uint64) (kind stri
 	case hasPrefix(head, "GIF87a"), hasPrefix(head, "GIF89a"):
 		return GIF, checkGIF(head, tail)
 	case len(head) >= 3 && head[0] == 0x1F && head[1] == 0x8B && head[2] == 8:
-		return Gzip, checkGzip(head)
+		return Gzip, checkGzip(head, tail, size)
 	case hasPrefix(head, "BZh") && len(head) >= 4 && head[3] >= '1' && head[3] <= '9':
 		return Bzip2, checkBzip2(head)
 	case hasPrefix(head, "\xFD7zXZ\x00"):
@@ -159,8 +159,8 @@ func DetectCounted(head, tail []byte, size int64, first *[256]uint64) (kind stri
 	case isMachO(head):
 		return MachO, Unknown
 	}
-	if pdfHeader(head) {
-		return PDF, checkPDF(tail, size)
+	if at := pdfHeader(head); at >= 0 {
+		return PDF, checkPDF(head, tail, size, int64(at))
 	}
 	if len(head) >= 12 && string(head[4:8]) == "ftyp" {
 		return MP4, checkMP4(head, size)
@@ -325,25 +325,31 @@ func zipDirectory(head, tail []byte, size, eocdOff int64, eocd []byte) int8 {
 	return Broken
 }
 
-// pdfHeader finds "%PDF-1.x" or "%PDF-2.x" in the first KiB: real files
-// sometimes carry a few bytes of junk before it, which readers forgive.
-func pdfHeader(head []byte) bool {
+// pdfHeader finds "%PDF-1.x" or "%PDF-2.x" in the first KiB and returns
+// its offset (-1: none): real files sometimes carry a few bytes of junk
+// before it, which readers forgive (offsets then count from the header).
+func pdfHeader(head []byte) int {
 	b := head[:min(len(head), 1024)]
-	for {
-		i := bytes.Index(b, []byte("%PDF-"))
-		if i < 0 || i+8 > len(b) {
-			return false
+	for off := 0; ; {
+		i := bytes.Index(b[off:], []byte("%PDF-"))
+		if i < 0 || off+i+8 > len(b) {
+			return -1
 		}
+		i += off
 		if (b[i+5] == '1' || b[i+5] == '2') && b[i+6] == '.' && b[i+7] >= '0' && b[i+7] <= '9' {
-			return true
+			return i
 		}
-		b = b[i+5:]
+		off = i + 5
 	}
 }
 
-// checkPDF looks for the header (not always at offset 0 in real files) and
-// for the end-of-file marker and the startxref keyword near the end.
-func checkPDF(tail []byte, size int64) int8 {
+// checkPDF looks for the end-of-file marker near the end, the startxref
+// keyword before it, and, where the buffers hold it, the cross-reference
+// section the offset after startxref points to ("xref", or "N G obj" for
+// a cross-reference stream). Every PDF writer puts them there; the last
+// one ties the tail of the file to its structure, so that encryption that
+// spares a few bytes here and there rarely keeps all three.
+func checkPDF(head, tail []byte, size, hdr int64) int8 {
 	end := tail
 	if len(end) > 2048 {
 		end = end[len(end)-2048:]
@@ -354,11 +360,8 @@ func checkPDF(tail []byte, size int64) int8 {
 	}
 	sx := bytes.LastIndex(end[:eof], []byte("startxref"))
 	if sx < 0 {
-		// Linearised or odd files may keep startxref further up; the
-		// marker alone is still a good sign.
-		return Valid
+		return Broken
 	}
-	// The offset after startxref must lie inside the file.
 	var n int64
 	digits := 0
 	for _, c := range end[sx+len("startxref") : eof] {
@@ -378,10 +381,47 @@ func checkPDF(tail []byte, size int64) int8 {
 		}
 	}
 done:
-	if digits == 0 || n > size {
+	if digits == 0 || n >= size {
 		return Broken
 	}
-	return Valid
+	seen := false
+	for k, off := range [2]int64{n, n + hdr} {
+		if off >= size || k == 1 && hdr == 0 {
+			continue
+		}
+		x := at(head, tail, size, off, int(min(64, size-off)))
+		if x == nil {
+			continue
+		}
+		seen = true
+		x = bytes.TrimLeft(x, " \r\n\t\x00")
+		if bytes.HasPrefix(x, []byte("xref")) || objHeader(x) {
+			return Valid
+		}
+	}
+	if seen {
+		return Broken
+	}
+	return Valid // outside the buffers
+}
+
+// objHeader reports whether b starts with "N G obj".
+func objHeader(b []byte) bool {
+	i := 0
+	for f := 0; f < 2; f++ {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j == i {
+			return false
+		}
+		i = j
+		for i < len(b) && (b[i] == ' ' || b[i] == '\r' || b[i] == '\n') {
+			i++
+		}
+	}
+	return bytes.HasPrefix(b[i:], []byte("obj"))
 }
 
 // checkJPEG walks the marker segments from SOI to the start of scan (in
@@ -502,7 +542,7 @@ func checkGIF(head, tail []byte) int8 {
 
 // checkGzip checks the member header: reserved flags clear, a known
 // compression level hint and a NUL-terminated name where one is flagged.
-func checkGzip(head []byte) int8 {
+func checkGzip(head, tail []byte, size int64) int8 {
 	if len(head) < 18 {
 		return Broken
 	}
@@ -539,6 +579,17 @@ func checkGzip(head []byte) int8 {
 	}
 	if i > len(head) {
 		return Broken
+	}
+	// The trailer's ISIZE is the last member's uncompressed size modulo
+	// 4 GiB: while that cannot wrap (a file under 4 MB), deflate cannot
+	// have shrunk it more than 1032 to 1. Random bytes there pass one time
+	// in a hundred. (No lower bound: members appended to a file make the
+	// last one small.)
+	if len(tail) >= 8 && size > 18 && size < 4<<20 {
+		isize := int64(binary.LittleEndian.Uint32(tail[len(tail)-4:]))
+		if isize > 1032*(size-18)+1024 {
+			return Broken
+		}
 	}
 	return Valid
 }

@@ -158,6 +158,10 @@ func TestPDF(t *testing.T) {
 	check(t, "pdf with its tail encrypted", encryptTail(pdfSample(2000), 2048, r), PDF, Broken)
 	bad := bytes.Replace(pdfSample(10), []byte("startxref\n"), []byte("startxref\n99999999"), 1)
 	check(t, "pdf whose startxref points past the end", bad, PDF, Broken)
+	shifted := bytes.Replace(pdfSample(10), []byte("xref\n0 2"), []byte("XXXX\n0 2"), 1)
+	check(t, "pdf whose startxref does not point to a cross-reference", shifted, PDF, Broken)
+	nostart := bytes.Replace(pdfSample(10), []byte("startxref"), []byte("start_ref"), 1)
+	check(t, "pdf without startxref", nostart, PDF, Broken)
 	check(t, "text mentioning %PDF- loosely", []byte("the %PDF- header is described below\n"), Text, Unknown)
 }
 
@@ -227,6 +231,17 @@ func TestGzip(t *testing.T) {
 	bad := append([]byte(nil), b.Bytes()...)
 	bad[3] |= 0x80
 	check(t, "gzip with reserved flags", bad, Gzip, Broken)
+	isize := append([]byte(nil), b.Bytes()...)
+	binary.LittleEndian.PutUint32(isize[len(isize)-4:], 0xDEADBEEF)
+	check(t, "gzip whose trailer size is impossible", isize, Gzip, Broken)
+	// Members appended: the last one's size is small, still valid.
+	var more bytes.Buffer
+	w2 := gzip.NewWriter(&more)
+	if _, err := w2.Write([]byte("x\n")); err != nil {
+		t.Fatal(err)
+	}
+	w2.Close()
+	check(t, "gzip with an appended member", append(append([]byte(nil), b.Bytes()...), more.Bytes()...), Gzip, Valid)
 }
 
 func TestArchivesAndCompressors(t *testing.T) {

@@ -39,9 +39,17 @@ type Config struct {
 	NoTiming bool
 	// Parallel is how many scenarios run at once (0: one per core).
 	Parallel int
-	// Overhead, when set, times a first backup of the corpus with and
+	// Overhead, when set, times first backups of the corpus with and
 	// without Sentinel (the engine runner sets it).
-	Overhead func(ctx context.Context, dir string) (with, without time.Duration, err error)
+	Overhead func(ctx context.Context, dir string) (Overhead, error)
+}
+
+// Overhead is what Sentinel costs a real first backup: the fastest wall
+// time and process CPU time of several runs, with and without it.
+type Overhead struct {
+	Runs              int
+	Wall, WallWithout time.Duration
+	CPU, CPUWithout   time.Duration
 }
 
 // Outcome is what one scenario gave.
@@ -95,9 +103,8 @@ type Evaluation struct {
 	Elapsed                time.Duration
 	ObserveBytes           int64
 	ObserveTime            time.Duration
-	// BackupWith and BackupWithout time a first backup of the corpus
-	// with and without Sentinel (engine runner only).
-	BackupWith, BackupWithout time.Duration
+	// Overhead of Sentinel on real backups (engine runner only).
+	Overhead Overhead
 }
 
 func (c *Config) logf(format string, a ...any) {
@@ -167,7 +174,7 @@ func Evaluate(ctx context.Context, cfg Config) (*Evaluation, error) {
 	}
 	if cfg.Overhead != nil {
 		cfg.logf("timing backups with and without Sentinel")
-		if ev.BackupWith, ev.BackupWithout, err = cfg.Overhead(ctx, base); err != nil {
+		if ev.Overhead, err = cfg.Overhead(ctx, base); err != nil {
 			return nil, err
 		}
 	}
@@ -423,6 +430,7 @@ func (ev *Evaluation) Failures() []string {
 			if o.FirstAlarm == 0 || o.FirstAlarm > 3 {
 				f = append(f, fmt.Sprintf("%s: first alarm at backup %d, want within 3", sc.Name, o.FirstAlarm))
 			}
+		case sc.Extra:
 		case sc.Malicious:
 			if o.Verdict() == sentinel.Clean && (o.HitAll >= MinHit || sc.Name == "canary") {
 				f = append(f, fmt.Sprintf("%s: verdict clean on the first backup with %d files hit", sc.Name, o.HitAll))

@@ -71,7 +71,10 @@ type Scenario struct {
 	// purpose (many files turned into gpg at once): it is shown, and not
 	// counted in the benign targets.
 	ExpectAlarm bool
-	Apply       func(e *Env, round int) ([]Hit, error)
+	// Extra marks a malicious mode beyond the list: it is shown,
+	// and the targets are not enforced on it.
+	Extra bool
+	Apply func(e *Env, round int) ([]Hit, error)
 }
 
 // Minimal hit counts: the targets speak of attacks that hit at least 20
@@ -157,6 +160,14 @@ func (e *Env) inPlace(files []string, f func(data []byte) []byte) ([]Hit, error)
 	return hits, nil
 }
 
+// contentMode rewrites n files (0: every file) in place with f.
+func contentMode(n int, name, title string, f func(e *Env, data []byte) []byte) *Scenario {
+	return &Scenario{Name: name, Title: title, Malicious: true, Rounds: 1,
+		Apply: func(e *Env, _ int) ([]Hit, error) {
+			return e.inPlace(e.sample(n), func(d []byte) []byte { return f(e, d) })
+		}}
+}
+
 // Content attacks, each on n files (0: every file).
 func contentModes(n int) []*Scenario {
 	suffix, what := "", "every file"
@@ -164,10 +175,7 @@ func contentModes(n int) []*Scenario {
 		suffix, what = fmt.Sprintf("-%d", n), fmt.Sprintf("%d files", n)
 	}
 	mk := func(name, title string, f func(e *Env, data []byte) []byte) *Scenario {
-		return &Scenario{Name: name + suffix, Title: title + " (" + what + ")", Malicious: true, Rounds: 1,
-			Apply: func(e *Env, _ int) ([]Hit, error) {
-				return e.inPlace(e.sample(n), func(d []byte) []byte { return f(e, d) })
-			}}
+		return contentMode(n, name+suffix, title+" ("+what+")", f)
 	}
 	return []*Scenario{
 		mk("full", "full encryption, AES-CTR, in place", func(e *Env, d []byte) []byte { return e.encrypt(d, all, 1<<20) }),
@@ -370,7 +378,13 @@ func MaliciousScenarios() []*Scenario {
 	s = append(s, contentModes(0)...)
 	s = append(s, contentModes(MinHit)...)
 	s = append(s, notes(), slow(), realistic(), canaryTouched())
-	return s
+	// Beyond the list: every other 16 bytes starting at byte 16,
+	// so that the magic bytes survive (the structure checks must do).
+	skip := contentMode(0, "intermittent-16-skip", "intermittent: every other 16 bytes, sparing the first 16 (magic bytes kept)", func(e *Env, d []byte) []byte {
+		return e.encrypt(d, func(off int) bool { return off%32 == 16 }, 16)
+	})
+	skip.Extra = true
+	return append(s, skip)
 }
 
 // ---- Benign scenarios ----
