@@ -231,11 +231,7 @@ func ReportOf(sn *snapshot.Snapshot) *sentinel.Report { return parseReport(sn.Se
 
 // featuresJSON is what a file node stores.
 func featuresJSON(f sentinel.Features) json.RawMessage {
-	b, err := json.Marshal(f)
-	if err != nil {
-		return nil // plain numbers and strings: cannot happen
-	}
-	return b
+	return f.AppendJSON(make([]byte, 0, 128))
 }
 
 // reportJSON is what the snapshot body stores.

@@ -2,6 +2,7 @@ package tree_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -134,4 +135,37 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("encoding is not stable")
 		}
 	})
+}
+
+// TestEncodeSameAsMarshal: Encode writes each node with its MarshalJSON
+// directly; the bytes must be those json.Marshal gives (the format of
+// trees already stored), names with HTML characters and sentinel JSON
+// with spaces included.
+func TestEncodeSameAsMarshal(t *testing.T) {
+	tr := sampleTree()
+	tr.Nodes = append(tr.Nodes,
+		&tree.Node{Name: "<a&b>.txt", Type: tree.File, Sentinel: json.RawMessage(`{"kind": "text", "ent": 4.5}`)},
+		&tree.Node{Name: "s", Type: tree.File, Sentinel: json.RawMessage(`{"kind":"zip","valid":1,"ent":7.9}`)},
+	)
+	tr.Sort()
+	var want bytes.Buffer
+	want.WriteString(`{"nodes":[`)
+	for i, n := range tr.Nodes {
+		if i > 0 {
+			want.WriteByte(',')
+		}
+		b, err := json.Marshal(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Write(b)
+	}
+	want.WriteString("]}\n")
+	got, err := tree.Encode(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("Encode:\n%s\njson.Marshal:\n%s", got, want.Bytes())
+	}
 }
