@@ -261,6 +261,8 @@ func TestAlertEndToEnd(t *testing.T) {
 	if ret["open_alerts"] != 1.0 {
 		t.Errorf("GET retention: open_alerts = %v", ret["open_alerts"])
 	}
+	r = op.ok("tenant", "retention", "mairie-a")
+	mustContain(t, "tenant retention with an open alert", r.stdout, "Frozen:", "1 open Sentinel alert")
 
 	// Retention keeps every snapshot, frozen, even the one the policy
 	// expires.

@@ -20,6 +20,7 @@ type retentionOut struct {
 	PendingAt   *time.Time        `json:"pending_at,omitempty"`
 	LockDays    int               `json:"lock_days"`
 	Immutable   bool              `json:"storage_immutable"`
+	OpenAlerts  int               `json:"open_alerts"`
 	LastGC      *struct {
 		Finished         time.Time `json:"finished"`
 		SnapshotsKept    int       `json:"snapshots_kept"`
@@ -136,6 +137,9 @@ func printRetention(r retentionOut) {
 		lock = fmt.Sprintf("%d days", r.LockDays)
 	}
 	fmt.Printf("Lock:       %s\n", lock)
+	if r.OpenAlerts > 0 {
+		fmt.Printf("Frozen:     %d open Sentinel alert(s): nothing expires until they are closed (rempart alert list)\n", r.OpenAlerts)
+	}
 	if r.Immutable {
 		fmt.Println("Storage:    immutable (S3 Object Lock, compliance mode)")
 	} else {
