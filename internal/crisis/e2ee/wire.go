@@ -1,8 +1,9 @@
 // Package e2ee is the Go implementation of the crisis room's end-to-end
 // encryption and wire format, version 1 (docs/crisis-e2ee.md): signed
 // objects, rosters, sender-key wraps, envelopes, the hash ratchet, safety
-// numbers and attachment encryption. The browser app implements the same
-// bytes in TypeScript; testdata/vectors.json holds both to the same answers.
+// numbers, attachment encryption and the verification of a logbook. The
+// browser app implements the same bytes in TypeScript;
+// testdata/vectors.json holds both to the same answers.
 //
 // The relay (package crisis) uses only the public half of this package:
 // parsing bodies and verifying signatures. It never holds a key that
@@ -184,6 +185,9 @@ type Envelope struct {
 	Time   string   `json:"time"`
 }
 
+// ErrMalformed is returned for a body that is not the expected JSON.
+var ErrMalformed = errors.New("e2ee: malformed body")
+
 // ErrVersion is returned for a body of a format version this package does
 // not know.
 var ErrVersion = errors.New("e2ee: unknown format version")
@@ -207,7 +211,7 @@ func ParseEnvelope(body []byte) (*Envelope, error) {
 func parse[T any](body []byte, version func(*T) int) (*T, error) {
 	var v T
 	if err := json.Unmarshal(body, &v); err != nil {
-		return nil, fmt.Errorf("e2ee: malformed body: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if got := version(&v); got != Version {
 		return nil, fmt.Errorf("%w %d (this program reads version %d)", ErrVersion, got, Version)
