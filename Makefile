@@ -12,18 +12,19 @@ FUZZTIME ?= 100000x
 
 all: build
 
-# build: the rempart binary. The web UI build will be added as a prerequisite
-# here (build-web) once web/ exists; the binary may then embed web/dist.
-build: build-go
+# build: the crisis room web app (web/dist, embedded with go:embed), then the
+# rempart binary.
+build: build-web build-go
 
 # CGO_ENABLED=0: one static binary that runs on any Linux of the same arch.
 build-go:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/rempart
 
-# Hook for the web UI (later): e.g. `cd web && npm ci && npm run build`,
-# then make build depend on it: `build: build-web build-go`.
+# build-web: the crisis room web app (TypeScript + Vite) into web/dist. Needs
+# Node.js >= 20.19 and npm. Without it, `go build` still works and embeds an
+# empty app (web/dist/.gitkeep only).
 build-web:
-	@echo "build-web: no web UI yet"
+	cd web && npm ci --no-audit --no-fund && npm run build
 
 # test: the whole suite (vet, golangci-lint, build, unit tests with -race,
 # e2e tests, fuzz smoke). Knobs: see the header of scripts/test.sh.

@@ -128,6 +128,8 @@ if ((${#ALL_PKGS[@]} == 0)); then
 	step "go list ./..." go list ./...
 fi
 
+step "web app (npm ci, typecheck, vitest, build)" bash scripts/web.sh
+
 step "go vet" go vet ./...
 
 if [[ "${SKIP_LINT:-0}" != 1 ]]; then
@@ -154,6 +156,7 @@ if ((${#E2E_PKGS[@]})); then
 else
 	skip_step "e2e tests" "no ./e2e packages yet"
 fi
+step "browser e2e (chromium)" bash scripts/browser-e2e.sh
 
 if [[ "${SKIP_FUZZ:-0}" == 1 || "$FUZZTIME" == 0 || "$FUZZTIME" == 0s || "$FUZZTIME" == 0x ]]; then
 	skip_step "fuzz smoke" "disabled"

@@ -71,6 +71,11 @@ func roleWords(role, tenant string) string {
 			return "auditor of every tenant"
 		}
 		return "auditor of " + tenant
+	case "coordinator":
+		if tenant == "" {
+			return "crisis coordinator of every tenant"
+		}
+		return "crisis coordinator of " + tenant
 	}
 	return role
 }
@@ -137,6 +142,8 @@ func newAccount() *cobra.Command {
                   its tenant admins and auditors, reads its audit trail
   auditor         reads the audit trail (of one tenant, or of every tenant) and
                   nothing else
+  coordinator     creates and runs crisis rooms (of one tenant, or of any) in
+                  the web app at /crisis/
 
 Turn on a second factor (an authenticator app's one-time codes) for every
 account with ` + "`rempart account totp enable`" + `. Every change is in the audit trail.`,
@@ -155,23 +162,26 @@ account with ` + "`rempart account totp enable`" + `. Every change is in the aud
 func newAccountCreate() *cobra.Command {
 	var role, tenant, passFile string
 	cmd := &cobra.Command{
-		Use:   "create NAME --role tenant-admin|auditor|operator [--tenant T]",
+		Use:   "create NAME --role tenant-admin|auditor|coordinator|operator [--tenant T]",
 		Short: "Create an account (operators: any; tenant admins: in their tenant)",
 		Long: `Create an account. A tenant admin needs --tenant; an auditor without --tenant
 reads every tenant's audit trail. Tenant admins create tenant admins and
-auditors of their own tenant only (--tenant defaults to it).
+auditors of their own tenant only (--tenant defaults to it). A coordinator
+creates crisis rooms (docs/crisis-e2ee.md): with --tenant, for that tenant
+only.
 
 The password comes from REMPART_NEW_PASSWORD or --new-password-file; with
 neither, the server generates a strong one and it is printed once: hand it
 over safely and ask its owner to change it (` + "`rempart account password`" + `).`,
 		Example: `  rempart account create dsi@mairie-a.fr --role tenant-admin --tenant mairie-a
   rempart account create controle-a --role auditor --tenant mairie-a
+  rempart account create dgs@mairie-a.fr --role coordinator --tenant mairie-a
   REMPART_NEW_PASSWORD='their own long password' rempart account create ops2 --role operator
   rempart account create cnil --role auditor --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if role == "" {
-				return usagef("say which role with --role tenant-admin, --role auditor or --role operator")
+				return usagef("say which role with --role tenant-admin, --role auditor, --role coordinator or --role operator")
 			}
 			pw, err := newPassword(passFile, false)
 			if err != nil {
@@ -194,7 +204,7 @@ over safely and ask its owner to change it (` + "`rempart account password`" + `
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&role, "role", "", "tenant-admin, auditor or operator")
+	cmd.Flags().StringVar(&role, "role", "", "tenant-admin, auditor, coordinator or operator")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant of a tenant admin or of a tenant's auditor")
 	cmd.Flags().StringVar(&passFile, "new-password-file", "", "read the account's password from this file (default: generated)")
 	return cmd

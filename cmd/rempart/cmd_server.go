@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rempart/rempart/internal/server"
+	"github.com/rempart/rempart/internal/ui"
+	"github.com/rempart/rempart/web"
 )
 
 func newServer() *cobra.Command {
@@ -31,6 +33,10 @@ db, extra_names (the names clients use to reach this server), storage (a
 folder, or S3 with Object Lock: storage.type s3 and storage.s3.endpoint,
 bucket, prefix, region, access_key, secret_key) and retention (interval,
 grace, loosen_delay, timezone); flags win. See docs/server.md.
+
+The crisis room web app is served at https://HOST:PORT/crisis/ (its URL and a
+QR code are printed at start); its relay API is under /v1/crisis/ and keeps
+ciphertext only (docs/crisis-e2ee.md).
 
 Every hour the server applies each tenant's retention (rempart tenant
 retention) and removes the data no kept snapshot needs.
@@ -62,6 +68,7 @@ Stop the server with Ctrl-C or SIGTERM: requests in flight finish first.`,
 			}
 			cfg.AdminPassword = os.Getenv("REMPART_ADMIN_PASSWORD")
 			cfg.Ready = printServerInfo
+			cfg.WebApp = web.Assets() // the crisis room app, at /crisis/
 			return server.Run(cmd.Context(), cfg)
 		},
 	}
@@ -88,5 +95,15 @@ func printServerInfo(i server.Info) {
 	} else if i.AdminCreated {
 		fmt.Printf("First start: created the operator account \"admin\" with the password in REMPART_ADMIN_PASSWORD.\n")
 	}
-	fmt.Printf("Clients check the fingerprint above when they first connect. Stop with Ctrl-C.\n")
+	fmt.Printf("Clients check the fingerprint above when they first connect.\n")
+	fmt.Printf("\nCrisis room (web app): %s\n", i.CrisisURL)
+	fmt.Printf("Phones and laptops must trust this server's certificate authority first (its\n" +
+		"fingerprint is above; see the README).\n")
+	if ui.IsTerminal(os.Stdout) { // a log file gets the URL, not escape codes
+		fmt.Printf("Scan to open the crisis room:\n\n")
+		if err := drawQR(os.Stdout, i.CrisisURL); err != nil {
+			fmt.Printf("(cannot draw the QR code: %v)\n", err)
+		}
+	}
+	fmt.Printf("\nStop with Ctrl-C.\n")
 }

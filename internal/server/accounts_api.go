@@ -4,7 +4,8 @@ package server
 //
 // Roles, least privilege first: an auditor reads the audit trail (of one
 // tenant, or of all); a tenant admin manages one tenant (its machines, and
-// its own tenant admins and auditors); an operator runs the server. Every
+// its own tenant admins and auditors); a coordinator creates and runs
+// crisis rooms (of one tenant, or of any); an operator runs the server. Every
 // change is written to the audit trail with s.audit and every refusal with
 // s.refuse, as in api.go. Secrets (passwords, second-factor secrets,
 // tokens) are returned once, when they are made, and never logged or
@@ -167,7 +168,7 @@ func (s *srv) needSession(w http.ResponseWriter, r *http.Request, c caller, what
 func parseRole(s string) (store.Role, bool) {
 	r := store.Role(strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "-", "_"))
 	switch r {
-	case store.RoleOperator, store.RoleTenantAdmin, store.RoleAuditor:
+	case store.RoleOperator, store.RoleTenantAdmin, store.RoleAuditor, store.RoleCoordinator:
 		return r, true
 	}
 	return "", false
@@ -189,7 +190,7 @@ func (s *srv) createAccount(w http.ResponseWriter, r *http.Request, c caller) {
 	}
 	role, ok := parseRole(in.Role)
 	if !ok {
-		s.refuse(r, c, "", http.StatusBadRequest, w, fmt.Sprintf("unknown role %q: use operator, tenant_admin or auditor", in.Role))
+		s.refuse(r, c, "", http.StatusBadRequest, w, fmt.Sprintf("unknown role %q: use operator, tenant_admin, auditor or coordinator", in.Role))
 		return
 	}
 	tenant := strings.TrimSpace(in.Tenant)

@@ -31,6 +31,8 @@ type srv struct {
 	metrics *metrics
 	ret     *retention.Service
 	notify  *notify.Notifier // Sentinel alerts' notifications (alerts_api.go)
+	crisis  http.Handler     // the crisis room relay, /v1/crisis/ (crisis.go); nil: 503
+	webapp  http.Handler     // the web app, /crisis/ (crisis.go); nil: 503
 }
 
 // routes builds the server's handler. The repository API is dispatched
@@ -72,6 +74,21 @@ func (s *srv) routes(repos http.Handler) http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{name}/notifications", s.authed(s.getNotifications))
 	mux.HandleFunc("PUT /v1/tenants/{name}/notifications", s.authed(s.setNotifications))
 	mux.HandleFunc("POST /v1/tenants/{name}/notifications/test", s.authed(s.testNotifications))
+	if s.crisis != nil {
+		mux.Handle("/v1/crisis/", s.crisis)
+	} else {
+		mux.HandleFunc("/v1/crisis/", func(w http.ResponseWriter, _ *http.Request) {
+			writeError(w, http.StatusServiceUnavailable, "the crisis room relay is not running on this server")
+		})
+	}
+	webapp := s.webapp
+	if webapp == nil {
+		webapp = newWebApp(nil)
+	}
+	mux.Handle("/crisis/", webapp)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/crisis/", http.StatusFound)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})

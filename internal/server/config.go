@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -42,6 +43,9 @@ type Config struct {
 	Ready func(Info) `yaml:"-"`
 	// Now is the server's clock (nil: time.Now); tests move it.
 	Now func() time.Time `yaml:"-"`
+	// WebApp holds the built crisis room web app (index.html at its root),
+	// served at /crisis/; nil, or no index.html: /crisis/ answers 503.
+	WebApp fs.FS `yaml:"-"`
 }
 
 // RetentionConfig: periods are written "1h", "48h", "7d"...
@@ -83,6 +87,7 @@ func (c RetentionConfig) parse() (interval, grace, loosen time.Duration, loc *ti
 // Info is what the server tells the person who started it.
 type Info struct {
 	URL           string `json:"url"`            // https://HOST:PORT
+	CrisisURL     string `json:"crisis_url"`     // https://HOST:PORT/crisis/: the crisis room web app
 	Addr          string `json:"addr"`           // the address actually listened on
 	CAFingerprint string `json:"ca_fingerprint"` // what clients must pin
 	DataDir       string `json:"data"`

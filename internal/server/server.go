@@ -61,7 +61,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	s := &srv{st: st, log: log, metrics: newMetrics()}
+	s := &srv{st: st, log: log, metrics: newMetrics(), webapp: newWebApp(cfg.WebApp)}
+	crisisRelay, err := s.newCrisis(cfg)
+	if err != nil {
+		return err
+	}
+	defer crisisRelay.Close()
+	s.crisis = crisisRelay
 	gcEvery, err := s.startRetention(ctx, cfg, files)
 	if err != nil {
 		return err
@@ -82,6 +88,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	info.Addr = ln.Addr().String()
 	info.URL = "https://" + publicAddr(ln.Addr().(*net.TCPAddr))
+	info.CrisisURL = info.URL + "/crisis/"
 	hs := &http.Server{
 		Handler:           s.routes(repos),
 		ReadHeaderTimeout: 30 * time.Second,
@@ -109,6 +116,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		case <-ctx.Done():
 			log.InfoContext(ctx, "stopping: letting requests in flight finish", "grace", shutdownGrace)
+			crisisRelay.Close() // live connections are hijacked: Shutdown does not see them
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 			err := hs.Shutdown(sctx)
 			cancel()

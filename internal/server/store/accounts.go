@@ -20,6 +20,7 @@ const (
 	RoleOperator    Role = "operator"     // runs the server, every tenant
 	RoleTenantAdmin Role = "tenant_admin" // manages one tenant
 	RoleAuditor     Role = "auditor"      // reads the audit trail (of one tenant, or all)
+	RoleCoordinator Role = "coordinator"  // runs crisis rooms (of one tenant, or any)
 	RoleAgent       Role = "agent"        // a machine backing up into one tenant
 )
 
@@ -58,14 +59,14 @@ var username = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
 func normUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // CreateAccount adds an account. Operators have no tenant, tenant admins
-// have one, auditors may have one.
+// have one, auditors and coordinators may have one.
 func (s *Store) CreateAccount(ctx context.Context, n NewAccount) (Account, error) {
 	name := normUsername(n.Username)
 	if !username.MatchString(name) {
 		return Account{}, fmt.Errorf("store: user name %q: %w (use letters, digits, '.', '_', '@' and '-')", n.Username, ErrInvalid)
 	}
 	switch {
-	case n.Role != RoleOperator && n.Role != RoleTenantAdmin && n.Role != RoleAuditor:
+	case n.Role != RoleOperator && n.Role != RoleTenantAdmin && n.Role != RoleAuditor && n.Role != RoleCoordinator:
 		return Account{}, fmt.Errorf("store: account %s: role %q: %w", name, n.Role, ErrInvalid)
 	case n.Role == RoleOperator && n.TenantID != 0:
 		return Account{}, fmt.Errorf("store: account %s: an operator belongs to no tenant: %w", name, ErrInvalid)

@@ -13,6 +13,10 @@ type migration struct {
 	version int
 	name    string
 	stmts   []string
+	// only holds statements for one dialect ("sqlite" or "postgres"), run
+	// before stmts: what portable SQL cannot say, such as changing a CHECK
+	// constraint.
+	only map[string][]string
 }
 
 var migrations = []migration{
@@ -152,6 +156,134 @@ var migrations = []migration{
 			updated_at BIGINT NOT NULL
 		)`,
 	}},
+	{version: 5, name: "crisis rooms; the coordinator role", only: map[string][]string{
+		// Accounts may now have the role coordinator (with a tenant or
+		// none). SQLite cannot change a CHECK constraint: the table is
+		// copied aside, dropped and made again. Foreign keys from
+		// api_tokens are deferred to the commit, and inserting the rows
+		// back satisfies them again.
+		"sqlite": {
+			`PRAGMA defer_foreign_keys = ON`,
+			`CREATE TABLE accounts_v4 AS SELECT id, username, role, tenant_id, password_hash, totp_secret,
+				created_at, disabled_at, totp_pending FROM accounts`,
+			`DROP TABLE accounts`,
+			`CREATE TABLE accounts (
+				id {{id}},
+				username TEXT NOT NULL UNIQUE,
+				role TEXT NOT NULL CHECK (role IN ('operator', 'tenant_admin', 'auditor', 'coordinator')),
+				tenant_id BIGINT REFERENCES tenants (id),
+				password_hash TEXT NOT NULL,
+				totp_secret TEXT,
+				created_at BIGINT NOT NULL,
+				disabled_at BIGINT,
+				totp_pending TEXT,
+				CHECK (role <> 'operator' OR tenant_id IS NULL),
+				CHECK (role <> 'tenant_admin' OR tenant_id IS NOT NULL)
+			)`,
+			`INSERT INTO accounts (id, username, role, tenant_id, password_hash, totp_secret, created_at, disabled_at, totp_pending)
+				SELECT id, username, role, tenant_id, password_hash, totp_secret, created_at, disabled_at, totp_pending FROM accounts_v4`,
+			`DROP TABLE accounts_v4`,
+			`CREATE INDEX accounts_tenant ON accounts (tenant_id)`,
+		},
+		"postgres": {
+			`ALTER TABLE accounts DROP CONSTRAINT accounts_role_check`,
+			`ALTER TABLE accounts ADD CONSTRAINT accounts_role_check CHECK (role IN ('operator', 'tenant_admin', 'auditor', 'coordinator'))`,
+		},
+	}, stmts: []string{
+		// The crisis room relay (package crisis, docs/crisis-e2ee.md)
+		// stores ciphertext and routing metadata only. Keys are public
+		// keys (b64u); tokens are stored as their SHA-256 (hex).
+		`CREATE TABLE crisis_rooms (
+			id TEXT PRIMARY KEY,
+			tenant TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			created_by TEXT NOT NULL,
+			coordinator TEXT NOT NULL,
+			coordinator_sign TEXT NOT NULL,
+			epoch BIGINT NOT NULL,
+			roster_version BIGINT NOT NULL,
+			last_pos BIGINT NOT NULL,
+			closed_at BIGINT
+		)`,
+		`CREATE INDEX crisis_rooms_tenant ON crisis_rooms (tenant, created_at)`,
+		// visible_from: the first event position the member may read (its
+		// admission); last_seq and last_hash: the head of its chain.
+		`CREATE TABLE crisis_members (
+			room_id TEXT NOT NULL REFERENCES crisis_rooms (id),
+			id TEXT NOT NULL,
+			name TEXT NOT NULL,
+			sign_pub TEXT NOT NULL,
+			dh_pub TEXT NOT NULL,
+			proof TEXT NOT NULL,
+			token_hash TEXT NOT NULL UNIQUE,
+			status TEXT NOT NULL CHECK (status IN ('pending', 'admitted', 'removed')),
+			joined_at BIGINT NOT NULL,
+			visible_from BIGINT NOT NULL,
+			admitted_at BIGINT,
+			removed_at BIGINT,
+			last_seq BIGINT NOT NULL,
+			last_hash TEXT NOT NULL,
+			PRIMARY KEY (room_id, id)
+		)`,
+		`CREATE TABLE crisis_invites (
+			token_hash TEXT PRIMARY KEY,
+			room_id TEXT NOT NULL REFERENCES crisis_rooms (id),
+			created_by TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			used_at BIGINT,
+			used_by TEXT
+		)`,
+		`CREATE INDEX crisis_invites_room ON crisis_invites (room_id)`,
+		// Every version of every roster is kept: they are the signed
+		// history of who could read what.
+		`CREATE TABLE crisis_rosters (
+			room_id TEXT NOT NULL REFERENCES crisis_rooms (id),
+			version BIGINT NOT NULL,
+			epoch BIGINT NOT NULL,
+			body TEXT NOT NULL,
+			sig TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			PRIMARY KEY (room_id, version)
+		)`,
+		`CREATE TABLE crisis_wraps (
+			id {{id}},
+			room_id TEXT NOT NULL REFERENCES crisis_rooms (id),
+			epoch BIGINT NOT NULL,
+			sender TEXT NOT NULL,
+			body TEXT NOT NULL,
+			sig TEXT NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE crisis_wrap_recipients (
+			room_id TEXT NOT NULL,
+			recipient TEXT NOT NULL,
+			wrap_id BIGINT NOT NULL REFERENCES crisis_wraps (id),
+			PRIMARY KEY (room_id, recipient, wrap_id)
+		)`,
+		`CREATE TABLE crisis_events (
+			room_id TEXT NOT NULL REFERENCES crisis_rooms (id),
+			pos BIGINT NOT NULL,
+			sender TEXT NOT NULL,
+			seq BIGINT NOT NULL,
+			hash TEXT NOT NULL,
+			epoch BIGINT NOT NULL,
+			body TEXT NOT NULL,
+			sig TEXT NOT NULL,
+			received_at BIGINT NOT NULL,
+			PRIMARY KEY (room_id, pos),
+			UNIQUE (room_id, sender, seq)
+		)`,
+		`CREATE INDEX crisis_events_hash ON crisis_events (room_id, hash)`,
+		`CREATE TABLE crisis_blobs (
+			room_id TEXT NOT NULL REFERENCES crisis_rooms (id),
+			id TEXT NOT NULL,
+			size BIGINT NOT NULL,
+			uploader TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			PRIMARY KEY (room_id, id)
+		)`,
+	}},
 }
 
 // SchemaVersion is the newest schema version this package knows.
@@ -198,7 +330,7 @@ func (s *Store) applyMigration(ctx context.Context, m migration) (bool, error) {
 		if current != m.version-1 {
 			return fmt.Errorf("the database schema is version %d, migration %d cannot follow it", current, m.version)
 		}
-		for _, stmt := range m.stmts {
+		for _, stmt := range append(append([]string(nil), m.only[s.d.name()]...), m.stmts...) {
 			if _, err := tx.ExecContext(ctx, s.d.ddl(stmt)); err != nil {
 				return err
 			}

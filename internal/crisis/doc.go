@@ -1,0 +1,22 @@
+// Package crisis is the crisis room relay (docs/crisis-e2ee.md): rooms,
+// invitations, membership rules, epochs, ciphertext storage and live
+// fan-out over WebSockets. It never holds a key that decrypts content: it
+// checks signatures and chains with public keys only (package e2ee's public
+// half), stores the signed bodies as they came, and hands them out in the
+// order it gave them.
+//
+// The pieces, from the bottom up:
+//
+//   - Store: persistence (rooms, members with hashed tokens, one-time
+//     invitations, roster history, wrap bundles indexed by recipient, events
+//     with per-room positions, blob metadata). Operations that must be atomic
+//     (consuming an invitation, appending an event, applying a roster) take
+//     a check function that the store runs inside its transaction, on the
+//     state it read there; the rules live in this package, not in SQL.
+//   - Service: the rules of the spec (who may do what, roster transitions,
+//     envelope acceptance), pure Go on top of a Store.
+//   - Handler: the HTTP API under /v1/crisis/ and the WebSocket hub.
+//
+// Platform accounts (creating and listing rooms) are checked through the
+// Accounts interface, which the server implements with its own sessions.
+package crisis
