@@ -97,8 +97,9 @@ func printServerInfo(i server.Info) {
 	}
 	fmt.Printf("Clients check the fingerprint above when they first connect.\n")
 	fmt.Printf("\nCrisis room (web app): %s\n", i.CrisisURL)
-	fmt.Printf("Phones and laptops must trust this server's certificate authority first (its\n" +
-		"fingerprint is above; see the README).\n")
+	fmt.Printf("Phones and laptops trust this server's certificate authority once: download\n"+
+		"%s/ca.crt, check that its SHA-256 fingerprint is the one above, and install it\n"+
+		"(see the README, \"Crisis room\").\n", i.URL)
 	if ui.IsTerminal(os.Stdout) { // a log file gets the URL, not escape codes
 		fmt.Printf("Scan to open the crisis room:\n\n")
 		if err := drawQR(os.Stdout, i.CrisisURL); err != nil {

@@ -33,6 +33,7 @@ type srv struct {
 	notify  *notify.Notifier // Sentinel alerts' notifications (alerts_api.go)
 	crisis  http.Handler     // the crisis room relay, /v1/crisis/ (crisis.go); nil: 503
 	webapp  http.Handler     // the web app, /crisis/ (crisis.go); nil: 503
+	caPEM   []byte           // the local CA's certificate, served at /ca.crt
 }
 
 // routes builds the server's handler. The repository API is dispatched
@@ -44,6 +45,7 @@ func (s *srv) routes(repos http.Handler) http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /metrics", s.metrics.serve)
+	mux.HandleFunc("GET /ca.crt", s.serveCA)
 	mux.HandleFunc("POST /v1/login", s.login)
 	mux.HandleFunc("GET /v1/tenants", s.authed(s.listTenants))
 	mux.HandleFunc("POST /v1/tenants", s.authed(s.createTenant))
@@ -471,4 +473,18 @@ func (s *srv) revokeAgent(w http.ResponseWriter, r *http.Request, c caller) {
 		}
 	}
 	s.refuse(r, c, "", http.StatusNotFound, w, fmt.Sprintf("no agent %d that you may manage: see `rempart agent list --tenant NAME`", id))
+}
+
+// serveCA hands out the local CA's certificate (public), so that phones
+// and laptops of the crisis cell can install it once and then reach the
+// crisis room without a certificate warning. The fingerprint printed at
+// start says whether the file is the right one.
+func (s *srv) serveCA(w http.ResponseWriter, _ *http.Request) {
+	if len(s.caPEM) == 0 {
+		writeError(w, http.StatusNotFound, "this server has no local CA certificate to hand out")
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-x509-ca-cert")
+	w.Header().Set("Content-Disposition", `attachment; filename="rempart-ca.crt"`)
+	_, _ = w.Write(s.caPEM)
 }

@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -232,7 +233,21 @@ func startServer(t *testing.T, data string, app fs.FS) (*crisisClient, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &crisisClient{t: t, url: info.URL, http: &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 30 * time.Second}}, stop
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 30 * time.Second}
+	// The CA certificate that members install is the one whose
+	// fingerprint the server printed.
+	resp, err := hc.Get(info.URL + "/ca.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	blk, _ := pem.Decode(caPEM)
+	if resp.StatusCode != 200 || blk == nil || pki.FingerprintOf(blk.Bytes).String() != info.CAFingerprint ||
+		resp.Header.Get("Content-Type") != "application/x-x509-ca-cert" {
+		t.Errorf("/ca.crt: %d %v %q", resp.StatusCode, resp.Header, caPEM)
+	}
+	return &crisisClient{t: t, url: info.URL, http: hc}, stop
 }
 
 // A crisis session through the whole server, with known plaintext written
