@@ -249,6 +249,7 @@ type result struct {
 	rssKB, hwmKB         int64
 	p50, p95, p99        time.Duration
 	sfu50, sfu99         time.Duration
+	stalls               uint64
 	expectedTracks, seen int64
 }
 
@@ -315,6 +316,7 @@ func run(ctx context.Context, o options) (*result, error) {
 		window.ForwardDelay[i] = m1.ForwardDelay[i] - m0.ForwardDelay[i]
 	}
 	res.sfu50, res.sfu99 = window.DelayQuantile(0.5), window.DelayQuantile(0.99)
+	res.stalls = m1.SendStalls - m0.SendStalls
 	return res, nil
 }
 
@@ -344,6 +346,7 @@ func (r *result) print(w io.Writer, o options) {
 	fmt.Fprintf(w, "| SFU memory (RSS / peak) | %.1f MiB / %.1f MiB |\n", float64(r.rssKB)/1024, float64(r.hwmKB)/1024)
 	fmt.Fprintf(w, "| SFU memory per participant | %.2f MiB |\n", float64(r.rssKB)/1024/float64(parts))
 	fmt.Fprintf(w, "| time inside the SFU p50 / p99 (power-of-2 buckets) | ≤ %v / ≤ %v |\n", r.sfu50, r.sfu99)
+	fmt.Fprintf(w, "| sends that waited for the socket writer | %d (%.2f%%) |\n", r.stalls, 100*float64(r.stalls)/max(1, float64(r.forwarded)))
 	fmt.Fprintf(w, "| end-to-end latency p50 / p95 / p99 (client send to client read) | %v / %v / %v |\n", r.p50, r.p95, r.p99)
 	fmt.Fprintf(w, "| load clients' CPU (same machine) | %.2f cores |\n", r.clientCPU/secs)
 }

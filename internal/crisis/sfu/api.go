@@ -1,8 +1,11 @@
 package sfu
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -144,9 +147,13 @@ func newSettingEngine(cfg Config, mux ice.UDPMux) (webrtc.SettingEngine, error) 
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
 	if len(cfg.PublicIPs) > 0 {
+		ips, err := resolveIPv4(cfg.PublicIPs)
+		if err != nil {
+			return se, err
+		}
 		// 1:1 NAT: advertise the public addresses instead of the local ones.
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
-			External: cfg.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost,
+			External: ips, AsCandidateType: webrtc.ICECandidateTypeHost,
 			Mode: webrtc.ICEAddressRewriteReplace,
 		}); err != nil {
 			return se, fmt.Errorf("sfu: public addresses: %w", err)
@@ -160,4 +167,30 @@ func newSettingEngine(cfg Config, mux ice.UDPMux) (webrtc.SettingEngine, error) 
 		}
 	}
 	return se, nil
+}
+
+// resolveIPv4 turns host names into their IPv4 addresses.
+func resolveIPv4(hosts []string) ([]string, error) {
+	var out []string
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			out = append(out, ip.String())
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		addrs, err := net.DefaultResolver.LookupIPAddr(ctx, h)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("sfu: resolve public address %q: %w", h, err)
+		}
+		for _, a := range addrs {
+			if v4 := a.IP.To4(); v4 != nil {
+				out = append(out, v4.String())
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("sfu: no IPv4 public address")
+	}
+	return out, nil
 }

@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/net/ipv4"
 )
@@ -13,17 +15,21 @@ import (
 // batchConn is the shared UDP socket with batched sends. One incoming
 // packet fans out to every subscriber in a burst; sending each with its own
 // sendto made the system call the largest cost of forwarding. Writes are
-// queued and a single writer goroutine flushes whatever is queued with one
-// sendmmsg, so batches form by themselves under load and cost one goroutine
-// hand-off when idle.
+// queued and writer goroutines flush whatever is queued with one sendmmsg,
+// so batches form by themselves under load and cost one goroutine hand-off
+// when idle. There is one writer per CPU, each owning the destinations that
+// hash to it: sends to one peer stay in order, and one descheduled writer
+// does not hold up every peer.
 type batchConn struct {
 	*net.UDPConn
 	pc   *ipv4.PacketConn
-	q    chan outPacket
+	qs   []chan outPacket
 	done chan struct{}
 	once sync.Once
 	pool sync.Pool
 	log  *slog.Logger
+
+	stalls atomic.Uint64 // writes that waited for a full queue
 }
 
 type outPacket struct {
@@ -40,21 +46,39 @@ const (
 )
 
 func newBatchConn(conn *net.UDPConn, log *slog.Logger) *batchConn {
-	c := &batchConn{
-		UDPConn: conn, pc: ipv4.NewPacketConn(conn),
-		q: make(chan outPacket, batchQueue), done: make(chan struct{}), log: log,
-	}
+	c := &batchConn{UDPConn: conn, pc: ipv4.NewPacketConn(conn), done: make(chan struct{}), log: log}
 	c.pool.New = func() any { b := make([]byte, 0, 1500); return &b }
-	go c.writer()
+	for range max(2, runtime.GOMAXPROCS(0)) {
+		q := make(chan outPacket, batchQueue)
+		c.qs = append(c.qs, q)
+		go c.writer(q)
+	}
 	return c
+}
+
+// queue picks the writer that owns addr.
+func (c *batchConn) queue(addr netip.AddrPort) chan outPacket {
+	h := uint32(addr.Port())
+	for _, b := range addr.Addr().AsSlice() {
+		h = h*31 + uint32(b)
+	}
+	return c.qs[h%uint32(len(c.qs))] //nolint:gosec // len is small
 }
 
 // WriteToAddrPort queues b; the ICE mux uses this form when available.
 func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	bp, _ := c.pool.Get().(*[]byte)
 	*bp = append((*bp)[:0], b...)
+	p := outPacket{buf: bp, addr: addr}
+	q := c.queue(addr)
 	select {
-	case c.q <- outPacket{buf: bp, addr: addr}:
+	case q <- p:
+		return len(b), nil
+	default:
+	}
+	c.stalls.Add(1)
+	select {
+	case q <- p:
 		return len(b), nil
 	case <-c.done:
 		return 0, net.ErrClosed
@@ -76,12 +100,12 @@ func (c *batchConn) Close() error {
 	return c.UDPConn.Close()
 }
 
-func (c *batchConn) writer() {
+func (c *batchConn) writer(q chan outPacket) {
 	msgs := make([]ipv4.Message, batchSize)
 	pending := make([]outPacket, 0, batchSize)
 	for {
 		select {
-		case p := <-c.q:
+		case p := <-q:
 			pending = append(pending, p)
 		case <-c.done:
 			return
@@ -89,7 +113,7 @@ func (c *batchConn) writer() {
 	fill:
 		for len(pending) < batchSize {
 			select {
-			case p := <-c.q:
+			case p := <-q:
 				pending = append(pending, p)
 			default:
 				break fill

@@ -16,8 +16,9 @@ type Config struct {
 	// UDPPortMin and UDPPortMax bound the ephemeral ports used when UDPMux
 	// is empty.
 	UDPPortMin, UDPPortMax uint16
-	// PublicIPs are advertised instead of the interface addresses when the
-	// server sits behind a 1:1 NAT.
+	// PublicIPs (addresses or host names, resolved once at start) are
+	// advertised instead of the interface addresses when the server sits
+	// behind a 1:1 NAT.
 	PublicIPs []string
 	// Loopback restricts ICE to 127.0.0.1 (tests and the load tool).
 	Loopback bool

@@ -23,6 +23,7 @@ type Server struct {
 	settings webrtc.SettingEngine
 	mux      ice.UDPMux
 	udp      net.PacketConn
+	batch    *batchConn
 
 	mu     sync.Mutex
 	rooms  map[string]*room
@@ -49,7 +50,7 @@ func NewServer(cfg Config) (*Server, error) {
 		_ = conn.SetReadBuffer(4 << 20)
 		_ = conn.SetWriteBuffer(4 << 20)
 		bc := newBatchConn(conn, s.log)
-		s.udp = bc
+		s.udp, s.batch = bc, bc
 		s.mux = webrtc.NewICEUDPMux(logging.NewDefaultLoggerFactory().NewLogger("sfu-mux"), bc)
 	}
 	se, err := newSettingEngine(cfg, s.mux)
@@ -172,6 +173,7 @@ type Metrics struct {
 	PLIReceived      uint64 // keyframe requests from subscribers
 	KeyframeRequests uint64 // PLIs sent to publishers (rate limited)
 	Retransmitted    uint64 // packets resent to subscribers on NACK
+	SendStalls       uint64 // sends that waited for the shared socket's writer
 	// ForwardDelay[i] counts packets that spent [2^i, 2^(i+1)) µs inside
 	// the SFU (read from the publisher to handed to the subscriber's
 	// socket), a histogram for the added-latency export.
@@ -188,6 +190,9 @@ func (s *Server) Metrics() Metrics {
 		KeyframeRequests: s.metrics.keyframeRequests.Load(),
 		Retransmitted:    s.metrics.retransmitted.Load(),
 		Participants:     map[string]int{},
+	}
+	if s.batch != nil {
+		m.SendStalls = s.batch.stalls.Load()
 	}
 	for i := range m.ForwardDelay {
 		m.ForwardDelay[i] = s.metrics.delay[i].Load()

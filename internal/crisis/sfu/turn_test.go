@@ -59,3 +59,46 @@ func TestTURNRelay(t *testing.T) {
 		break
 	}
 }
+
+// TestPublicAddress: with a 1:1 NAT address configured, the server
+// advertises it instead of the interface address; host names resolve.
+func TestPublicAddress(t *testing.T) {
+	if s, err := sfu.NewServer(sfu.Config{Loopback: true, PublicIPs: []string{"localhost"}}); err != nil {
+		t.Fatalf("host name as public address: %v", err)
+	} else {
+		_ = s.Close()
+	}
+	if _, err := sfu.NewServer(sfu.Config{PublicIPs: []string{"no-such-host.invalid"}}); err == nil {
+		t.Fatal("unresolvable public address accepted")
+	}
+	// The socket listens on every address; the "NAT" maps 127.0.0.2 to it.
+	srv, err := sfu.NewServer(sfu.Config{UDPMux: "0.0.0.0:0", Loopback: true, PublicIPs: []string{"127.0.0.2"}, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	alice := join(t, srv, "cell", "alice", sfuclient.Options{}, func(p *peer) { publishCamera(ctx, t, p) })
+	eventually(t, 10*time.Second, "alice connected", func() bool {
+		return alice.PC().ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
+	// What the server advertised: host candidates with the public address
+	// only (a real NAT would then carry the traffic; loopback cannot
+	// emulate the reply path, so the pair may end up peer-reflexive).
+	var hosts []string
+	for _, st := range alice.PC().GetStats() {
+		if c, ok := st.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeRemoteCandidate &&
+			c.CandidateType == webrtc.ICECandidateTypeHost {
+			hosts = append(hosts, c.IP)
+		}
+	}
+	if len(hosts) == 0 {
+		t.Fatal("no host candidate from the server")
+	}
+	for _, ip := range hosts {
+		if ip != "127.0.0.2" {
+			t.Fatalf("server advertised host candidate %s, want only the public 127.0.0.2", ip)
+		}
+	}
+}
