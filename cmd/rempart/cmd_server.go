@@ -14,6 +14,7 @@ import (
 func newServer() *cobra.Command {
 	var flags server.Config
 	var configFile string
+	var callOn bool
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the backup server (HTTPS) that keeps the towns' backups out of attackers' reach",
@@ -37,6 +38,20 @@ grace, loosen_delay, timezone); flags win. See docs/server.md.
 The crisis room web app is served at https://HOST:PORT/crisis/ (its URL and a
 QR code are printed at start); its relay API is under /v1/crisis/ and keeps
 ciphertext only (docs/crisis-e2ee.md).
+
+Calls: members of a crisis room can talk and see each other (audio, video,
+screen sharing), encrypted end to end by their browsers: the server forwards
+media it cannot read. Sound and video do not go through the HTTPS port but
+through ONE UDP port, by default the same number as the HTTPS port (8443):
+open TCP 8443 and UDP 8443 in the firewall between the members' devices and
+the server. The server announces the addresses of its network interfaces; if
+members reach it through a 1:1 NAT, give the outside address with
+--call-public-address. For devices behind a firewall that lets only one port
+out, an embedded TURN relay can run too (--call-turn, UDP 3478, off by
+default); members get short-lived credentials for it automatically. Nothing
+is asked of an outside server: calls work on a network cut off from the
+internet. In the YAML file: call: {enabled, udp_port, public_addresses,
+turn: {enabled, listen, realm}}. --call=false turns calls off.
 
 Every hour the server applies each tenant's retention (rempart tenant
 retention) and removes the data no kept snapshot needs.
@@ -66,6 +81,21 @@ Stop the server with Ctrl-C or SIGTERM: requests in flight finish first.`,
 			if f.Changed("extra-name") {
 				cfg.ExtraNames = flags.ExtraNames
 			}
+			if f.Changed("call") {
+				cfg.Call.Enabled = &callOn
+			}
+			if f.Changed("call-udp-port") {
+				cfg.Call.UDPPort = flags.Call.UDPPort
+			}
+			if f.Changed("call-public-address") {
+				cfg.Call.PublicAddresses = flags.Call.PublicAddresses
+			}
+			if f.Changed("call-turn") {
+				cfg.Call.TURN.Enabled = flags.Call.TURN.Enabled
+			}
+			if f.Changed("call-turn-listen") {
+				cfg.Call.TURN.Listen = flags.Call.TURN.Listen
+			}
 			cfg.AdminPassword = os.Getenv("REMPART_ADMIN_PASSWORD")
 			cfg.Ready = printServerInfo
 			cfg.WebApp = web.Assets() // the crisis room app, at /crisis/
@@ -77,7 +107,12 @@ Stop the server with Ctrl-C or SIGTERM: requests in flight finish first.`,
 	f.StringVar(&flags.Data, "data", server.DefaultDataDir(), "data folder: certificates, database and repositories")
 	f.StringVar(&flags.DB, "db", "", "database: empty for SQLite in the data folder, or postgres://USER:PASS@HOST/DB")
 	f.StringSliceVar(&flags.ExtraNames, "extra-name", nil, "host name or address clients use to reach the server, added to its certificate (repeatable)")
-	f.StringVar(&configFile, "config", "", "YAML settings file (keys: listen, data, db, extra_names, storage, retention); flags override it")
+	f.BoolVar(&callOn, "call", true, "crisis room audio and video calls (--call=false turns them off)")
+	f.IntVar(&flags.Call.UDPPort, "call-udp-port", 0, "the one UDP port that carries the calls' sound and video (default: the HTTPS port's number, 8443); open it in the firewall")
+	f.StringSliceVar(&flags.Call.PublicAddresses, "call-public-address", nil, "address or host name members reach this server at, when it sits behind a 1:1 NAT (repeatable; default: the machine's own addresses)")
+	f.BoolVar(&flags.Call.TURN.Enabled, "call-turn", false, "also run a TURN relay for devices behind a strict firewall (UDP, see --call-turn-listen)")
+	f.StringVar(&flags.Call.TURN.Listen, "call-turn-listen", server.DefaultTURNListen, "UDP address of the TURN relay (without a host: the host of --listen)")
+	f.StringVar(&configFile, "config", "", "YAML settings file (keys: listen, data, db, extra_names, storage, retention, call); flags override it")
 	return cmd
 }
 
@@ -97,6 +132,12 @@ func printServerInfo(i server.Info) {
 	}
 	fmt.Printf("Clients check the fingerprint above when they first connect.\n")
 	fmt.Printf("\nCrisis room (web app): %s\n", i.CrisisURL)
+	if i.CallUDP != "" {
+		fmt.Printf("Calls: sound and video on UDP %s (open this UDP port in the firewall, with the HTTPS port)\n", i.CallUDP)
+	}
+	if i.CallTURN != "" {
+		fmt.Printf("Calls: TURN relay at %s\n", i.CallTURN)
+	}
 	fmt.Printf("Phones and laptops trust this server's certificate authority once: download\n"+
 		"%s/ca.crt, check that its SHA-256 fingerprint is the one above, and install it\n"+
 		"(see the README, \"Crisis room\").\n", i.URL)

@@ -16,6 +16,12 @@
 //   - Service: the rules of the spec (who may do what, roster transitions,
 //     envelope acceptance), pure Go on top of a Store.
 //   - Handler: the HTTP API under /v1/crisis/ and the WebSocket hub.
+//   - Calls (call.go, callhub.go, callsignal.go): the audio and video of
+//     the room. The relay admits members to the SFU (package sfu) and
+//     carries its signalling on a second WebSocket; it ends a removed
+//     member's call with its room WebSocket and tells the others when the
+//     epoch changes, since browsers derive their media keys (SFrame) from
+//     the epoch's sender keys. Media never passes through the relay.
 //
 // Platform accounts (creating and listing rooms) are checked through the
 // Accounts interface, which the server implements with its own sessions.

@@ -39,14 +39,17 @@ type Options struct {
 	DataDir string
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Call wires the audio and video calls (call.go); nil: calls are off.
+	Call *CallOptions
 }
 
 // Handler serves everything under /v1/crisis/.
 type Handler struct {
-	svc    *Service
-	mux    *http.ServeMux
-	ctx    context.Context // cancelled by Close: ends live connections
-	cancel context.CancelFunc
+	svc      *Service
+	callOpts CallOptions
+	mux      *http.ServeMux
+	ctx      context.Context // cancelled by Close: ends live connections
+	cancel   context.CancelFunc
 }
 
 // New builds the relay.
@@ -68,9 +71,12 @@ func New(o Options) (*Handler, error) {
 		return nil, fmt.Errorf("crisis: blob folder: %w", err)
 	}
 	s := &Service{st: o.Store, accounts: o.Accounts, audit: o.Audit, blobs: &blobDir{root: root},
-		log: o.Logger, now: o.Now, hub: newHub(o.Logger)}
+		log: o.Logger, now: o.Now, hub: newHub(o.Logger), calls: newCallHub()}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Handler{svc: s, mux: http.NewServeMux(), ctx: ctx, cancel: cancel}
+	if o.Call != nil {
+		h.callOpts = *o.Call
+	}
 	h.routes()
 	return h, nil
 }
@@ -81,6 +87,7 @@ func (h *Handler) Service() *Service { return h.svc }
 // Close ends every live connection (the HTTP server's Shutdown does not
 // see hijacked connections).
 func (h *Handler) Close() {
+	h.svc.calls.closeAll()
 	h.cancel()
 	h.svc.hub.closeAll()
 }
@@ -102,6 +109,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /v1/crisis/rooms/{room}/blobs", h.member(h.postBlob))
 	m.HandleFunc("GET /v1/crisis/rooms/{room}/blobs/{id}", h.member(h.getBlob))
 	m.HandleFunc("GET /v1/crisis/rooms/{room}/ws", h.ws)
+	m.HandleFunc("GET /v1/crisis/rooms/{room}/call", h.call)
+	m.HandleFunc("GET /v1/crisis/rooms/{room}/call/config", h.member(h.getCallConfig))
 	m.HandleFunc("/v1/crisis/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such crisis room endpoint: "+r.Method+" "+r.URL.Path+" (see docs/crisis-e2ee.md)")
 	})

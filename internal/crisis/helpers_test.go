@@ -89,6 +89,12 @@ type relay struct {
 
 func newRelay(t testing.TB) *relay {
 	t.Helper()
+	return newRelayCalls(t, nil)
+}
+
+// newRelayCalls is newRelay with calls wired to call (nil: off).
+func newRelayCalls(t testing.TB, call *crisis.CallOptions) *relay {
+	t.Helper()
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}
 	data := t.TempDir()
@@ -108,6 +114,7 @@ func newRelay(t testing.TB) *relay {
 			"coordb": {Username: "dgs-b", Role: "coordinator", Tenant: "town-b"},
 		},
 		Audit: al.record, DataDir: data, Logger: slog.New(slog.DiscardHandler), Now: clk.Now,
+		Call: call,
 	})
 	if err != nil {
 		t.Fatal(err)

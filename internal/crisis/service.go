@@ -66,6 +66,7 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	hub      *hub
+	calls    *callHub // live call sessions (call.go)
 
 	// appendMu serialises appends per room in this process, so that live
 	// pushes leave in position order.
@@ -446,7 +447,8 @@ func (s *Service) State(ctx context.Context, m Member) (StateJSON, error) {
 }
 
 // ApplyRoster checks and stores a roster signed by the coordinator, then
-// tells every connected member, and closes removed members' connections.
+// tells every connected member, and closes removed members' connections
+// and calls.
 // It returns the roster as applied.
 func (s *Service) ApplyRoster(ctx context.Context, m Member, in e2ee.Signed) (*e2ee.Roster, error) {
 	room, err := s.requireCoordinator(ctx, m)
@@ -495,6 +497,9 @@ func (s *Service) ApplyRoster(ctx context.Context, m Member, in e2ee.Signed) (*e
 		s.audit(ctx, memberActor(m), "crisis.member.remove", room.Tenant, map[string]any{"room": room.ID, "member": id, "name": names[id], "version": next.Version, "epoch": next.Epoch})
 	}
 	s.hub.applyRoster(room.ID, in, plan)
+	// Removed members leave the call at once, with their room WebSocket;
+	// the others learn the epoch so that they rotate their media keys.
+	s.calls.applyRoster(room.ID, plan.Remove, next.Epoch)
 	s.pushPending(ctx, room.ID)
 	return next, nil
 }

@@ -29,30 +29,8 @@ func (h *Handler) ws(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(maxClientMsg)
 	ctx := h.ctx
-	actx, cancel := context.WithTimeout(ctx, authTimeout)
-	_, data, err := c.Read(actx)
-	cancel()
-	if err != nil {
-		c.Close(websocket.StatusPolicyViolation, "send {\"type\":\"auth\",\"token\":\"rcm_…\"} first")
-		return
-	}
-	var auth struct {
-		Type  string `json:"type"`
-		Token string `json:"token"`
-	}
-	if json.Unmarshal(data, &auth) != nil || auth.Type != "auth" {
-		c.Close(websocket.StatusPolicyViolation, "the first message must be {\"type\":\"auth\",\"token\":\"rcm_…\"}")
-		return
-	}
-	m, err := h.svc.Authenticate(ctx, room, auth.Token)
-	if err != nil {
-		msg := "cannot check the member token; try again"
-		if e, ok := asError(err); ok {
-			msg = e.Msg
-		} else {
-			h.svc.log.ErrorContext(ctx, "websocket authentication failed", "room", room, "err", err)
-		}
-		c.Close(websocket.StatusPolicyViolation, closeReason(msg))
+	m, token, ok := h.firstAuth(ctx, c, room)
+	if !ok {
 		return
 	}
 	cn := &conn{ws: c, room: room, member: m.ID, status: m.Status, send: make(chan []byte, sendQueue), done: make(chan struct{})}
@@ -61,7 +39,7 @@ func (h *Handler) ws(w http.ResponseWriter, r *http.Request) {
 	defer hb.remove(cn)
 	// A removal applied between the check above and add would have missed
 	// this connection: check again now that it is registered.
-	if again, err := h.svc.Authenticate(ctx, room, auth.Token); err != nil || again.Status != m.Status {
+	if again, err := h.svc.Authenticate(ctx, room, token); err != nil || again.Status != m.Status {
 		if err != nil {
 			cn.stop(websocket.StatusNormalClosure, "removed from the room", mustJSON(map[string]any{"type": "removed"}))
 		} else {
@@ -83,4 +61,37 @@ func (h *Handler) ws(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	cn.writer(ctx, h.svc.log)
+}
+
+// firstAuth reads the first message of a WebSocket, {"type":"auth",
+// "token":"rcm_…"} (browsers cannot set headers on a WebSocket), and finds
+// the member. On failure it closes c with what to do and returns false.
+func (h *Handler) firstAuth(ctx context.Context, c *websocket.Conn, room string) (Member, string, bool) {
+	actx, cancel := context.WithTimeout(ctx, authTimeout)
+	_, data, err := c.Read(actx)
+	cancel()
+	if err != nil {
+		c.Close(websocket.StatusPolicyViolation, "send {\"type\":\"auth\",\"token\":\"rcm_…\"} first")
+		return Member{}, "", false
+	}
+	var auth struct {
+		Type  string `json:"type"`
+		Token string `json:"token"`
+	}
+	if json.Unmarshal(data, &auth) != nil || auth.Type != "auth" {
+		c.Close(websocket.StatusPolicyViolation, "the first message must be {\"type\":\"auth\",\"token\":\"rcm_…\"}")
+		return Member{}, "", false
+	}
+	m, err := h.svc.Authenticate(ctx, room, auth.Token)
+	if err != nil {
+		msg := "cannot check the member token; try again"
+		if e, ok := asError(err); ok {
+			msg = e.Msg
+		} else {
+			h.svc.log.ErrorContext(ctx, "websocket authentication failed", "room", room, "err", err)
+		}
+		c.Close(websocket.StatusPolicyViolation, closeReason(msg))
+		return Member{}, "", false
+	}
+	return m, auth.Token, true
 }

@@ -30,9 +30,15 @@ func (r *relay) wsURL(rm *room) string {
 
 func (r *relay) connect(rm *room, d *device) *live {
 	r.t.Helper()
+	return r.dial(r.wsURL(rm), d)
+}
+
+// dial opens a WebSocket at u and authenticates as d.
+func (r *relay) dial(u string, d *device) *live {
+	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, resp, err := websocket.Dial(ctx, r.wsURL(rm), nil)
+	c, resp, err := websocket.Dial(ctx, u, nil)
 	if err != nil {
 		r.t.Fatalf("dial: %v", err)
 	}

@@ -35,6 +35,8 @@ type Config struct {
 	// Storage is where the repository files live: the data folder
 	// (default) or an S3 bucket with Object Lock (storage_config.go).
 	Storage StorageConfig `yaml:"storage"`
+	// Call is the crisis room's audio and video (call_config.go).
+	Call CallConfig `yaml:"call"`
 
 	// AdminPassword is the password of the first operator account "admin"
 	// (created at first start only); "" generates one and reports it once.
@@ -92,6 +94,10 @@ type Info struct {
 	CAFingerprint string `json:"ca_fingerprint"` // what clients must pin
 	DataDir       string `json:"data"`
 	Database      string `json:"database"` // "sqlite" or "postgres"
+	// CallUDP is the UDP address of the calls' media ("" when calls are
+	// off); CallTURN the embedded TURN server's, when it runs.
+	CallUDP  string `json:"call_udp,omitempty"`
+	CallTURN string `json:"call_turn,omitempty"`
 	// AdminCreated is true on first start, when the account "admin" was
 	// created; AdminPassword is then set only if it was generated.
 	AdminCreated  bool   `json:"admin_created"`
@@ -99,7 +105,7 @@ type Info struct {
 }
 
 // LoadConfigFile reads a rempart.yaml file (keys: listen, data, db,
-// extra_names, retention, storage). Unknown keys are refused, so that a
+// extra_names, retention, storage, call). Unknown keys are refused, so that a
 // typo is not ignored.
 func LoadConfigFile(path string) (Config, error) {
 	var c Config

@@ -37,8 +37,9 @@ func (a crisisAccounts) Authenticate(ctx context.Context, bearer string) (crisis
 }
 
 // newCrisis builds the crisis room relay over the server's database; its
-// attachments live in the data folder.
-func (s *srv) newCrisis(cfg Config) (*crisis.Handler, error) {
+// attachments live in the data folder; calls (nil: off) carry its audio
+// and video.
+func (s *srv) newCrisis(cfg Config, calls *crisis.CallOptions) (*crisis.Handler, error) {
 	h, err := crisis.New(crisis.Options{
 		Store:    s.st.Crisis(),
 		Accounts: crisisAccounts{s: s},
@@ -46,6 +47,7 @@ func (s *srv) newCrisis(cfg Config) (*crisis.Handler, error) {
 		DataDir:  cfg.Data,
 		Logger:   s.log,
 		Now:      cfg.Now,
+		Call:     calls,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: crisis rooms: %w", err)

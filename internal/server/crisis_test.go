@@ -376,7 +376,7 @@ func TestCrisisAccountsAdapter(t *testing.T) {
 	f := newAcctFixture(t)
 	ctx := context.Background()
 	s := &srv{st: f.st, log: slog.New(slog.DiscardHandler), metrics: newMetrics()}
-	h, err := s.newCrisis(Config{Data: t.TempDir()})
+	h, err := s.newCrisis(Config{Data: t.TempDir()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rempart/rempart/internal/crisis/sfu"
 )
 
 // metrics counts requests for /metrics, in the Prometheus text format.
@@ -21,6 +23,10 @@ type metrics struct {
 	received map[string]uint64    // route → request body bytes
 	sent     map[string]uint64    // route → response body bytes
 	inFlight atomic.Int64
+
+	// calls reads the SFU's counters (nil: calls are off), set before the
+	// server serves.
+	calls func() sfu.Metrics
 }
 
 func newMetrics() *metrics {
@@ -114,6 +120,9 @@ func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
 	writeLines(&b, tx)
 	fmt.Fprintf(&b, "# HELP rempart_http_requests_in_flight Requests being served.\n# TYPE rempart_http_requests_in_flight gauge\nrempart_http_requests_in_flight %d\n", m.inFlight.Load())
 	fmt.Fprintf(&b, "# HELP rempart_uptime_seconds Seconds since the server started.\n# TYPE rempart_uptime_seconds gauge\nrempart_uptime_seconds %.0f\n", time.Since(m.start).Seconds())
+	if m.calls != nil {
+		writeCallMetrics(&b, m.calls())
+	}
 	_, _ = io.WriteString(w, b.String())
 }
 
@@ -121,5 +130,33 @@ func writeLines(b *strings.Builder, lines []string) {
 	for _, l := range lines {
 		b.WriteString(l)
 		b.WriteByte('\n')
+	}
+}
+
+// writeCallMetrics exports the crisis room SFU's counters. Participants are
+// summed over rooms: a room id per label would grow without bound, and the
+// operator watches load, not who meets.
+func writeCallMetrics(b *strings.Builder, c sfu.Metrics) {
+	participants, rooms := 0, 0
+	for _, n := range c.Participants {
+		if n > 0 {
+			participants += n
+			rooms++
+		}
+	}
+	for _, x := range []struct {
+		name, typ, help string
+		v               uint64
+	}{
+		{"rempart_call_forwarded_packets_total", "counter", "RTP packets the SFU forwarded to call participants.", c.PacketsForwarded},
+		{"rempart_call_forwarded_bytes_total", "counter", "RTP payload bytes (encrypted media) the SFU forwarded.", c.BytesForwarded},
+		{"rempart_call_retransmitted_packets_total", "counter", "Packets resent to participants that reported a loss (NACK).", c.Retransmitted},
+		{"rempart_call_pli_received_total", "counter", "Keyframe requests (PLI/FIR) received from participants.", c.PLIReceived},
+		{"rempart_call_keyframe_requests_total", "counter", "Keyframe requests (PLI) sent to publishers, after rate limiting.", c.KeyframeRequests},
+		{"rempart_call_send_stalls_total", "counter", "Sends that waited for the shared UDP socket.", c.SendStalls},
+		{"rempart_call_participants", "gauge", "Participants in a call, all rooms together.", uint64(participants)}, //nolint:gosec // a count
+		{"rempart_call_rooms", "gauge", "Rooms with a call going on.", uint64(rooms)},                               //nolint:gosec // a count
+	} {
+		fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", x.name, x.help, x.name, x.typ, x.name, x.v)
 	}
 }

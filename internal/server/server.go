@@ -62,7 +62,16 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	s := &srv{st: st, log: log, metrics: newMetrics(), webapp: newWebApp(cfg.WebApp), caPEM: bundle.CAPEM()}
-	crisisRelay, err := s.newCrisis(cfg)
+	calls, err := startCalls(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer calls.Close() // after the relay: its call sockets end first
+	calls.info(&info)
+	if calls != nil {
+		s.metrics.calls = calls.sfu.Metrics
+	}
+	crisisRelay, err := s.newCrisis(cfg, calls.options())
 	if err != nil {
 		return err
 	}
