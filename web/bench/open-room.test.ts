@@ -16,7 +16,6 @@ describe('open a room of 200 members and 10,000 entries', () => {
     const members: TestMember[] = await Promise.all(Array.from({ length: 200 }, (_, k) => newMember(ROOM, `M${k}`)));
     const writers = members.slice(0, 40); // most members read; 40 write
     const chains = new Map(writers.map((m) => [m.id, new Chain(0, randomBytes(32))]));
-    const st = new Map(writers.map((m) => [m.id, { seq: 0, prev: '' }]));
     const t0 = performance.now();
     const events: RawEvent[] = [];
     const N = 10000;

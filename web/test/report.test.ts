@@ -54,6 +54,9 @@ describe('export', () => {
     expect(md).toMatch(/## ✘ 3 entries: 1 fail verification/);
     expect(md).toMatch(/- ✘ #2: signature invalid/);
     expect(r.entries[1].ok).toBe(false);
+    // the author's next entry is authentic: ✔, with a note that its predecessor was altered
+    expect(r.entries[2].ok).toBe(true);
+    expect(md).toMatch(/- ⚠ #3: .*previous entry was altered/);
   });
 
   it('PDF text keeps Latin-1 accents and maps the rest', () => {

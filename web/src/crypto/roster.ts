@@ -9,6 +9,15 @@ import type { Roster, RosterMember } from '../protocol/types';
 
 export class RosterError extends Error {}
 
+/** What a roster says, independent of JSON layout. */
+function shape(r: Roster): string {
+  return JSON.stringify([
+    r.epoch,
+    r.members.map((m) => [m.id, m.name, m.sign, m.dh, m.since]).sort(),
+    [...r.removed].sort(),
+  ]);
+}
+
 const proofCache = new Map<string, Promise<boolean>>();
 
 function proofOk(room: string, m: RosterMember): Promise<boolean> {
@@ -66,11 +75,9 @@ export async function verifyRoster(
     if (r.epoch < prev.epoch) throw new RosterError('member list going back to an older key period');
     const removed = new Set(r.removed);
     for (const id of prev.removed) if (!removed.has(id)) throw new RosterError('a removed member came back in the member list');
-    if (r.version === prev.version && s.body !== undefined) {
-      // Same version: must be the same content (re-sent). Compared by members.
-      if (r.epoch !== prev.epoch || r.members.length !== prev.members.length) {
-        throw new RosterError('two different member lists with the same version');
-      }
+    if (r.version === prev.version && shape(r) !== shape(prev)) {
+      // The coordinator's key signed two different lists with one version.
+      throw new RosterError('two different member lists with the same version');
     }
   }
   return r;

@@ -244,7 +244,7 @@ export class LogVerifier {
     for (const c of this.checks) {
       if (c.verified) verified++;
       else failed++;
-      if (c.key === 'missing' || c.key === 'before') unreadable++;
+      if (c.sigOk && (c.key === 'missing' || c.key === 'before')) unreadable++;
       if (c.warnings.length) warned++;
     }
     return {

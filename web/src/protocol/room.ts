@@ -52,6 +52,38 @@ export const preview = { after: 1500, size: 500 };
 
 const chainKey = (sender: string, epoch: number) => `${sender}|${epoch}`;
 
+/** Lets the browser draw and handle input between long pieces of work. */
+function yieldToUi(ms = 0): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Verifies events in slices of 2,000, yielding between them: a room of
+ * 10,000 entries must not freeze the page (nor the first entries shown).
+ */
+async function addInSlices(v: LogVerifier, events: RawEvent[]): Promise<EventCheck[]> {
+  const out: EventCheck[] = [];
+  for (let i = 0; i < events.length; i += 2000) {
+    if (i > 0) await yieldToUi();
+    out.push(...(await v.add(events.slice(i, i + 2000))));
+  }
+  return out;
+}
+
+/**
+ * Timings for benchmarks: set localStorage "rempart-debug" to "1" and the
+ * console shows how long each phase of opening a room took.
+ */
+function mark(what: string): void {
+  try {
+    if (globalThis.localStorage?.getItem('rempart-debug') === '1') {
+      console.debug(`[rempart] ${performance.now().toFixed(0)} ms: ${what}`);
+    }
+  } catch {
+    /* no storage: no timings */
+  }
+}
+
 
 export class RoomClient {
   rec: RoomRecord;
@@ -129,6 +161,7 @@ export class RoomClient {
 
   /** Opens a room this device has keys for, from what IndexedDB holds. */
   static async open(store: Store, room: string): Promise<RoomClient> {
+    mark('opening the room');
     const rec = await store.getRoom(room);
     if (!rec) throw new AppError('no_keys', 'this device has no keys for this room: open your invitation link again, or ask the coordinator for a new one');
     const c = new RoomClient(store, rec);
@@ -142,6 +175,7 @@ export class RoomClient {
       events.map(({ pos, body, sig, received_at }) => ({ pos, body, sig, received_at })),
       false,
     );
+    mark(`opened from this device's ${events.length} stored events`);
     return c;
   }
 
@@ -177,9 +211,12 @@ export class RoomClient {
   summary(): VerifySummary {
     return this.verifier.summary();
   }
-  /** Verifies every raw event again from scratch (the export). */
+  /**
+   * Verifies every raw event again from scratch, every signature and
+   * decryption included (the export: evidence is not taken from a cache).
+   */
   async verifyAll(): Promise<Verified> {
-    const v = await verifyEvents(this.verifyContext(), this.raw);
+    const v = await verifyEvents({ ...this.verifyContext(), cached: undefined }, this.raw);
     // Keep what the comparison with this device's own copies found.
     const flagged = new Set(this.verifier.checks.filter((c) => c.problems.some((p) => p.code === 'server_copy')).map((c) => c.pos));
     for (const c of v.checks) {
@@ -442,6 +479,7 @@ export class RoomClient {
     // A device that holds nothing yet downloads every page first, so that
     // the newest entries can be shown before the whole room is verified.
     const firstLoad = this.raw.length === 0;
+    mark('fetching events');
     const all: RawEvent[] = [];
     let after = this.rec.lastPos;
     for (;;) {
@@ -451,7 +489,11 @@ export class RoomClient {
       if (!more || !events.length) break;
       after = Math.max(after, ...events.map((e) => e.pos));
     }
-    if (all.length) await this.ingest(all, true);
+    if (all.length) {
+      mark(`downloaded ${all.length} events`);
+      await this.ingest(all, true);
+      mark(`verified ${all.length} events`);
+    }
   }
 
   /**
@@ -463,6 +505,7 @@ export class RoomClient {
    */
   private recheckServerCopy(): Promise<void> {
     const run = this.ingestQueue.then(async () => {
+      mark('downloading the room again to compare it with this device\'s copy');
       const server: RawEvent[] = [];
       let after = 0;
       for (;;) {
@@ -474,8 +517,16 @@ export class RoomClient {
       server.sort((a, b) => a.pos - b.pos);
       const local = new Map(this.raw.map((e) => [e.pos, e]));
       const byPos = new Map(server.map((e) => [e.pos, e]));
+      const unseen = server.filter((e) => !local.has(e.pos));
+      mark(`downloaded ${server.length} events (${unseen.length} new)`);
+      if (unseen.length > preview.after) await this.showPreview(unseen);
       const v = new LogVerifier(this.verifyContext());
-      await v.add(server);
+      try {
+        await addInSlices(v, server);
+      } finally {
+        this.previewChecks = undefined; // never "verifying" forever
+      }
+      mark(`verified ${server.length} events`);
       const seen = new Set<number>();
       for (const c of v.checks) {
         seen.add(c.pos);
@@ -495,13 +546,15 @@ export class RoomClient {
       for (const c of v.checks) {
         if (c.env && c.sigOk && c.env.sender !== this.rec.memberId) this.heads.set(c.env.sender, { pos: c.pos, hash: c.hash });
       }
+      // Shown first, stored after: storing 10,000 entries takes a while.
+      this.rebuildItems();
+      this.changed();
       if (fresh.length) {
+        await yieldToUi(50); // IndexedDB copies synchronously: draw first
         this.rec.lastPos = Math.max(this.rec.lastPos, fresh[fresh.length - 1].pos);
         await this.persist(fresh); // earlier copies are kept as received
         await this.store.putRoom(this.rec);
       }
-      this.rebuildItems();
-      this.changed();
     });
     this.ingestQueue = run.catch(() => undefined);
     return run;
@@ -535,9 +588,15 @@ export class RoomClient {
     if (!fresh.length) return;
     fresh.sort((a, b) => a.pos - b.pos);
     if (this.rec.firstPos === undefined) this.rec.firstPos = fresh[0].pos;
-    if (!this.verifier.checks.length && fresh.length > preview.after) await this.showPreview(fresh);
-    const checks = await this.verifier.add(fresh);
-    this.previewChecks = undefined;
+    const ctx = this.verifyContext();
+    const uncached = fresh.filter((e) => !ctx.cached?.(e));
+    if (uncached.length > preview.after) await this.showPreview(uncached);
+    let checks: EventCheck[];
+    try {
+      checks = await addInSlices(this.verifier, fresh);
+    } finally {
+      this.previewChecks = undefined; // never "verifying" forever
+    }
     this.raw.push(...fresh.filter((e) => !this.raw.length || e.pos > this.raw[this.raw.length - 1].pos));
     for (const c of checks) {
       if (c.env && c.sigOk && c.env.sender !== this.rec.memberId) {
@@ -545,29 +604,32 @@ export class RoomClient {
         if (!h || h.pos < c.pos) this.heads.set(c.env.sender, { pos: c.pos, hash: c.hash });
       }
     }
-    if (persist) {
-      this.rec.lastPos = Math.max(this.rec.lastPos, fresh[fresh.length - 1].pos);
-      await this.persist(fresh);
-      await this.store.putRoom(this.rec);
-    } else {
-      this.rec.lastPos = Math.max(this.rec.lastPos, fresh[fresh.length - 1].pos);
-    }
+    this.rec.lastPos = Math.max(this.rec.lastPos, fresh[fresh.length - 1].pos);
+    // Shown first, stored after: storing 10,000 entries takes a while.
     this.rebuildItems();
     this.changed();
+    if (persist) {
+      if (fresh.length > 100) await yieldToUi(50); // IndexedDB copies synchronously: draw first
+      await this.persist(fresh);
+      await this.store.putRoom(this.rec);
+    }
   }
 
   /**
-   * A large room opening on this device for the first time: checks the
-   * signatures of the newest entries and decrypts them first, to show them
-   * while the whole room is verified (chains, every signature). Until then
-   * the integrity indicator says "verifying", never "intact".
+   * Many new entries at once (a large room opening on this device for the
+   * first time, or a device back after a long absence): checks the
+   * signatures of the newest ones and decrypts them first, to show them
+   * while all of them are verified (chains, every signature). Until then the
+   * integrity indicator says "verifying", never "intact".
    */
   private async showPreview(events: RawEvent[]): Promise<void> {
     const v = new LogVerifier({ ...this.verifyContext(), complete: false, cached: undefined });
     await v.add(events.slice(-preview.size));
+    mark(`preview: newest ${v.checks.length} verified`);
     this.previewChecks = v.checks;
     this.rebuildItems();
     this.changed();
+    await yieldToUi(50); // let the page draw them before the long part
   }
 
   /** true while a first, partial view is shown (see preview). */
@@ -578,7 +640,12 @@ export class RoomClient {
   private rebuildItems(): void {
     const items: Item[] = [];
     let title: string | undefined;
-    for (const c of this.previewChecks ?? this.verifier.checks) {
+    let list = this.verifier.checks;
+    if (this.previewChecks?.length) {
+      const from = this.previewChecks[0].pos;
+      list = [...list.filter((c) => c.pos < from), ...this.previewChecks];
+    }
+    for (const c of list) {
       const e = c.env;
       const content = c.plain === undefined ? undefined : normalizeContent(c.plain);
       if (content?.t === 'meta' && c.verified && e?.sender === this.roster?.coordinator) title = content.title;

@@ -13,7 +13,10 @@ export interface ReportEntry {
   received: string;
   hash: string;
   ok: boolean;
+  /** why it fails (its own problems) */
   reason: string;
+  /** what depends on other entries (a cited entry missing, the previous one altered) */
+  warning: string;
   text: string;
 }
 
@@ -87,7 +90,7 @@ export function buildReport(
       text = `(${L.key && c.key !== 'ok' ? L.key(c.key, author) : keyMessage(c, author)})`;
     }
     const say = L.problem ?? ((p: Problem) => p.toString());
-    const reasons = [...c.problems, ...c.warnings].map(say);
+    const reasons = c.problems.map(say);
     return {
       pos: c.pos,
       kind,
@@ -98,6 +101,7 @@ export function buildReport(
       hash: c.hash,
       ok: c.verified,
       reason: reasons.join('; '),
+      warning: c.warnings.map(say).join('; '),
       text,
     };
   });
@@ -140,14 +144,16 @@ export function toMarkdown(r: Report, h: ReportHeads): string {
   for (const g of r.gaps) out.push(`- ✘ ${mdEscape(g)}`);
   const failing = r.entries.filter((e) => !e.ok);
   for (const e of failing) out.push(`- ✘ #${e.pos}: ${mdEscape(e.reason)}`);
-  if (r.gaps.length || failing.length) out.push('');
+  const warned = r.entries.filter((e) => e.ok && e.warning);
+  for (const e of warned) out.push(`- ⚠ #${e.pos}: ${mdEscape(e.warning)}`);
+  if (r.gaps.length || failing.length || warned.length) out.push('');
   for (const e of r.entries) {
     out.push(`### #${e.pos} — ${mdEscape(e.kind)} — ${e.happened || e.written}`, '');
     out.push(`- ${h.author}: ${mdEscape(e.author)}`);
     if (e.happened) out.push(`- ${h.happened}: ${e.happened}`);
     out.push(`- ${h.written}: ${e.written}`, `- ${h.received}: ${e.received}`);
     out.push(`- ${h.hash}: \`${e.hash}\``);
-    out.push(`- ${e.ok ? h.ok : `${h.fail}: ${mdEscape(e.reason)}`}`, '');
+    out.push(`- ${e.ok ? h.ok + (e.warning ? ` — ⚠ ${mdEscape(e.warning)}` : '') : `${h.fail}: ${mdEscape(e.reason)}`}`, '');
     if (e.text) out.push(...e.text.split('\n').map((l) => `> ${mdEscape(l)}`), '');
   }
   return out.join('\n');
@@ -167,6 +173,7 @@ export function pdfText(s: string): string {
     .replace(/\u00a0|\u202f/g, ' ')
     .replace(/\u2714/g, 'OK')
     .replace(/\u2718/g, 'X')
+    .replace(/\u26a0/g, '!')
     .replace(/\u21a9/g, '<-')
     .replace(/\u0153/g, 'oe')
     .replace(/\u0152/g, 'OE')
@@ -205,6 +212,7 @@ export async function toPdf(
   line(`${r.ok ? 'OK' : 'ATTENTION'} - ${r.summary}`, 13, 'bold', r.ok ? [0, 100, 0] : [170, 0, 0]);
   for (const g of r.gaps) line(`X ${g}`, 10, 'normal', [170, 0, 0]);
   for (const e of r.entries.filter((x) => !x.ok)) line(`X #${e.pos}: ${e.reason}`, 10, 'normal', [170, 0, 0]);
+  for (const e of r.entries.filter((x) => x.ok && x.warning)) line(`! #${e.pos}: ${e.warning}`, 10, 'normal', [138, 90, 0]);
   y += 8;
   for (const e of r.entries) {
     if (y > H - M - 60) {
@@ -215,7 +223,7 @@ export async function toPdf(
     if (e.text) line(e.text, 10);
     line(`${e.happened ? `${h.happened} ${e.happened} / ` : ''}${h.written} ${e.written} / ${h.received} ${e.received}`, 8, 'normal', [80, 80, 80]);
     line(`${h.hash}: ${e.hash}`, 8, 'normal', [80, 80, 80]);
-    line(e.ok ? h.ok : `${h.fail}: ${e.reason}`, 9, 'bold', e.ok ? [0, 100, 0] : [170, 0, 0]);
+    line(e.ok ? h.ok + (e.warning ? ` - ! ${e.warning}` : '') : `${h.fail}: ${e.reason}`, 9, 'bold', e.ok ? [0, 100, 0] : [170, 0, 0]);
     y += 6;
   }
   return new Uint8Array(doc.output('arraybuffer'));

@@ -108,7 +108,8 @@ export function RoomPage(props: { room: string; tab: string }) {
   }
   if (!c) return <main class="page">{t('loading')}</main>;
   const tab: Tab = (TABS as readonly string[]).includes(props.tab) ? (props.tab as Tab) : 'logbook';
-  const title = c.rec.title || t('room_untitled');
+  // A pending member cannot read the (encrypted) title yet.
+  const title = c.rec.title || (c.admitted ? t('room_untitled') : t('app_title'));
   return (
     <main class="page">
       <header class="top">

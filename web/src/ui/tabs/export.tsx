@@ -1,6 +1,6 @@
 // Export: the logbook decrypted and verified in this browser, to Markdown
 // and PDF. Nothing is sent anywhere: the file is saved by the browser.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { formatTime, problemText, t } from '../../i18n';
 import { LOG_KINDS, type LogKind } from '../../protocol/content';
 import type { RoomClient } from '../../protocol/room';
@@ -39,40 +39,31 @@ function heads(r: Report) {
 
 export function ExportTab(props: { c: RoomClient }) {
   const c = props.c;
-  const [report, setReport] = useState<Report>();
   const [err, setErr] = useState('');
   const [busy, setBusy] = useState(false);
+  // What this device already verified, shown at once; the files themselves
+  // come from a complete new verification (make()).
+  const s = c.summary();
+  const ok = s.ok && !c.verifying;
+  const failing = c.list.filter((it) => !it.check.verified || it.check.warnings.length > 0);
   const make = async (): Promise<Report> => {
     const v = await c.verifyAll();
-    const r = buildReport(v, {
+    return buildReport(v, {
       title: c.rec.title || t('room_untitled'),
       room: c.room,
       by: c.rec.name,
       name: (id) => c.memberName(id),
       labels: labels(),
     });
-    setReport(r);
-    return r;
   };
-  useEffect(() => {
-    make().catch((e) => setErr(errorText(e)));
-  }, [c.version]);
   const stamp = new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-');
-  const md = async () => {
-    setErr('');
-    try {
-      const r = await make();
-      download(`main-courante-${stamp}.md`, toMarkdown(r, heads(r)), 'text/markdown;charset=utf-8');
-    } catch (e) {
-      setErr(errorText(e));
-    }
-  };
-  const pdf = async () => {
+  const save = async (kind: 'md' | 'pdf') => {
     setErr('');
     setBusy(true);
     try {
       const r = await make();
-      download(`main-courante-${stamp}.pdf`, await toPdf(r, heads(r)), 'application/pdf');
+      if (kind === 'md') download(`main-courante-${stamp}.md`, toMarkdown(r, heads(r)), 'text/markdown;charset=utf-8');
+      else download(`main-courante-${stamp}.pdf`, await toPdf(r, heads(r)), 'application/pdf');
     } catch (e) {
       setErr(errorText(e));
     } finally {
@@ -83,27 +74,23 @@ export function ExportTab(props: { c: RoomClient }) {
     <section class="card">
       <h2>{t('export_title')}</h2>
       <p class="help">{t('export_help')}</p>
-      {report && (
-        <p class={report.ok ? 'good big' : 'bad big'} data-testid="export-summary" data-ok={String(report.ok)}>
-          {report.ok ? '✔' : '✘'} {report.summary}
+      <p class={ok ? 'good big' : 'bad big'} data-testid="export-summary" data-ok={String(ok)}>
+        {c.verifying
+          ? t('integrity_verifying')
+          : `${ok ? '✔' : '✘'} ${ok ? t('export_summary_ok', { n: s.total }) : t('export_summary_bad', { n: s.total, failed: s.failed, unreadable: s.unreadable })}`}
+      </p>
+      {s.gaps.length > 0 && <p class="error">{t('export_gaps', { gaps: s.gaps.map(problemText).join(' ; ') })}</p>}
+      {failing.slice(0, 50).map((it) => (
+        <p key={it.pos} class="error">
+          {it.check.verified ? '⚠' : '✘'} #{it.pos} ({it.authorName}) : {[...it.check.problems, ...it.check.warnings].map(problemText).join(' ; ')}
         </p>
-      )}
-      {report && report.gaps.length > 0 && <p class="error">{t('export_gaps', { gaps: report.gaps.join(' ; ') })}</p>}
-      {report &&
-        report.entries
-          .filter((e) => !e.ok)
-          .slice(0, 50)
-          .map((e) => (
-            <p key={e.pos} class="error">
-              ✘ #{e.pos} ({e.author}) : {e.reason}
-            </p>
-          ))}
+      ))}
       {err && <p class="error">{err}</p>}
       <div class="actions">
-        <button type="button" class="primary" data-testid="export-md" onClick={md}>
+        <button type="button" class="primary" data-testid="export-md" onClick={() => save('md')} disabled={busy}>
           {t('export_md')}
         </button>
-        <button type="button" class="primary" data-testid="export-pdf" onClick={pdf} disabled={busy}>
+        <button type="button" class="primary" data-testid="export-pdf" onClick={() => save('pdf')} disabled={busy}>
           {t('export_pdf')}
         </button>
       </div>
