@@ -11,9 +11,10 @@
 //   named by the exports of the members who catch up; and the server's data
 //   folder holds none of the plaintext typed in the browsers.
 //
-// The steps share one server and one room, so they run in order; a step
-// that fails makes the later ones skip (they need its state), except the
-// checks marked `always` (plaintext on disk, requests to other hosts).
+// The steps share one server and one room, so they run in order; a main
+// step that fails makes the later ones skip (they need its state); a side
+// check marked `soft` does not, and those marked `always` run anyway
+// (plaintext on disk, requests to other hosts, uncaught errors).
 // Screenshots, console logs and the server log of a failure are left in the
 // folder printed at the start ($BROWSER_E2E_ARTIFACTS).
 //
@@ -26,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Device, launch, tid, until } from './lib/browser.mjs';
 import { scan } from './lib/plaintext.mjs';
-import { createCoordinator, rempartBin, Server, tamper } from './lib/server.mjs';
+import { checkWebApp, createCoordinator, rempartBin, Server, tamper } from './lib/server.mjs';
 
 const RUN = randomBytes(5).toString('hex'); // makes every typed string unique to this run
 const ART = process.env.BROWSER_E2E_ARTIFACTS || mkdtempSync(join(tmpdir(), 'rempart-browser-e2e-'));
@@ -113,6 +114,7 @@ before(async () => {
   const bin = rempartBin();
   S.srv = new Server({ bin, data: join(ART, 'data'), home: join(ART, 'home'), logFile: join(ART, 'server.log') });
   await S.srv.start();
+  await checkWebApp(S.srv);
   S.coordAccount = await createCoordinator(S.srv);
   S.browser = await launch();
 }, { timeout: 150_000 });
@@ -260,6 +262,42 @@ step(
     delete S.devices.replay;
   },
   { soft: true, timeout: 45_000 },
+);
+
+step(
+  'a request the coordinator refuses ends on the requester\u2019s screen; the epoch stays',
+  async (t) => {
+    const p = page(COORD);
+    await p.click(tid('tab-members'));
+    const prev = await p.locator(tid('invite-link')).inputValue().catch(() => '');
+    await p.click(tid('invite-create'));
+    const link = await until('a new invitation link', async () => {
+      const v = await p.locator(tid('invite-link')).inputValue({ timeout: 1000 }).catch(() => '');
+      return v && v !== prev ? v : '';
+    });
+    const d = (S.devices.refused = await Device.open(S.browser, 'refused', S.srv.url, 'en-US'));
+    const rp = d.page;
+    await rp.goto(link);
+    await rp.fill(tid('join-name'), 'Inconnu');
+    await rp.click(tid('join-submit'));
+    await rp.waitForSelector(tid('waiting'));
+    const id = await rp.evaluate(() => window.__rempartCrisis.memberId());
+    const item = p.locator(tid('pending-item', { member: id }));
+    await item.waitFor({ timeout: 20_000 });
+    await item.locator(tid('refuse')).click();
+    await item.waitFor({ state: 'detached', timeout: 20_000 });
+    await rp.waitForSelector(tid('removed-notice'), { timeout: 20_000 });
+    // The refused device reads the refusal (not the removal) text, and no
+    // room tabs: it never was in the room.
+    const notice = (await rp.locator(tid('removed-notice')).textContent()).trim();
+    assert.match(notice, /not admit|pas admis/i, `a refused device is told: "${notice}"`);
+    assert.equal(await rp.locator(tid('tab-chat')).count(), 0, 'a refused device is shown the room\u2019s tabs');
+    assert.equal(await p.locator(tid('member-item', { member: id })).count(), 0, 'the refused device is not a member');
+    assert.equal(await hook(COORD, () => window.__rempartCrisis.epoch()), 1, 'refusing a request does not start a new epoch');
+    await d.ctx.close();
+    delete S.devices.refused;
+  },
+  { soft: true, timeout: 60_000 },
 );
 
 step(
@@ -421,7 +459,7 @@ step(
 // ---------------------------------------------------------------- removal
 
 step(
-  'the coordinator removes DSI, who sees the removed notice; the others move to a new epoch',
+  'the coordinator removes DSI, who sees the removed notice; the others move to the next epoch',
   async () => {
     // What DSI could read: the events up to now, from a remaining member.
     S.before = await hook('Maire', () => window.__rempartCrisis.rawEvents());
@@ -429,6 +467,7 @@ step(
     const before = await hook(REMOVED, (evs) => window.__rempartCrisis.tryDecrypt(evs), S.before);
     assert.ok(before.ok > 0, `before the removal DSI must decrypt some events; tryDecrypt gave ${JSON.stringify(before)}`);
 
+    const epoch = await hook(COORD, () => window.__rempartCrisis.epoch());
     const p = page(COORD);
     await p.click(tid('tab-members'));
     await p.locator(tid('member-item', { member: S.members[REMOVED].id })).locator(tid('remove-member')).click();
@@ -438,9 +477,9 @@ step(
     await page(REMOVED).waitForSelector(tid('removed-notice'), { timeout: 20_000 });
     await shot(REMOVED, 'removed');
     for (const who of [COORD, ...REMAIN]) {
-      await until(`${who} to reach epoch 2`, () => hook(who, () => window.__rempartCrisis.epoch() === 2), 20_000);
+      await until(`${who} to reach epoch ${epoch + 1}`, () => hook(who, (e) => window.__rempartCrisis.epoch() === e, epoch + 1), 20_000);
     }
-    S.removalEpoch = 2;
+    S.removalEpoch = epoch + 1;
   },
   { timeout: 60_000 },
 );
@@ -582,7 +621,15 @@ step(
       const earlier = secs.filter((x) => x.pos < pos);
       assert.ok(earlier.length > 0, `${who}: no entry before #${pos}`);
       for (const x of earlier) assert.match(x.text, /^- ✔ /m, `${who}: #${x.pos}, written before the altered entry, is not ✔`);
-      assert.ok(secs.some((x) => x.pos === next.pos), `${who}: the export lacks #${next.pos}`);
+      const nextSec = secs.find((x) => x.pos === next.pos);
+      assert.ok(nextSec, `${who}: the export lacks #${next.pos}`);
+      // The next entry is authentic, but its chain link is the altered one:
+      // it says so (and the summary lists it), rather than a bare ✔.
+      assert.match(nextSec.text, /alter/i, `${who}: #${next.pos}, whose chain link is the altered entry, has no note:\n${nextSec.text}`);
+      assert.match(md, new RegExp(`^- \\S+ #${next.pos}: .*alter`, 'mi'), `${who}: the summary does not list #${next.pos}`);
+      // The altered entry fails verification; it is not "unreadable".
+      const unreadable = md.match(/^## .*?(\d+) unreadable/m);
+      assert.ok(!unreadable || Number(unreadable[1]) === 0, `${who}: the summary counts unreadable entries: "${md.match(/^## .*$/m)[0]}"`);
     }
   },
   { timeout: 120_000 },

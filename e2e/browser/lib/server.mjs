@@ -3,8 +3,9 @@
 // account). Everything listens on 127.0.0.1 only; the CLI gets a private
 // HOME and XDG_CONFIG_HOME.
 import { spawn, execFile } from 'node:child_process';
+import { get as httpsGet } from 'node:https';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync, appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -104,6 +105,9 @@ export class Server {
     this.crisisURL = info.crisis;
     const u = new URL(this.url);
     if (u.hostname !== '127.0.0.1') throw new Error(`server listens on ${u.hostname}, want 127.0.0.1`);
+    // The calls' UDP port (when the server prints one) must be on loopback too.
+    const udp = this.out.match(/\bUDP (\S+):(\d+)/);
+    if (udp && udp[1] !== '127.0.0.1') throw new Error(`the server's UDP port is on ${udp[1]}:${udp[2]}, want 127.0.0.1 only`);
     this.port = Number(u.port);
     return this;
   }
@@ -166,6 +170,38 @@ export class Server {
         else res({ stdout, stderr });
       });
     });
+  }
+}
+
+/**
+ * GET url from the server, trusting only its own local CA (data/ca/ca.crt).
+ * Resolves {status, headers, body}.
+ */
+export function fetchFromServer(srv, url) {
+  const ca = readFileSync(join(srv.data, 'ca', 'ca.crt'));
+  return new Promise((res, rej) => {
+    const req = httpsGet(url, { ca, timeout: 15_000 }, (r) => {
+      const chunks = [];
+      r.on('data', (c) => chunks.push(c));
+      r.on('end', () => res({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      r.on('error', rej);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within 15 s`)));
+    req.on('error', rej);
+  });
+}
+
+/**
+ * Fails at once, and clearly, when the binary serves no built web app (a
+ * binary built before web/dist: go:embed then holds only .gitkeep).
+ */
+export async function checkWebApp(srv) {
+  const r = await fetchFromServer(srv, srv.crisisURL);
+  if (r.status !== 200 || !/<script[^>]+src=/i.test(r.body)) {
+    throw new Error(
+      `${srv.crisisURL} answers ${r.status} without the app's script: this rempart binary embeds no built web app ` +
+        `(build web/dist first: make build, or scripts/browser-e2e.sh). Body:\n${r.body.slice(0, 500)}`,
+    );
   }
 }
 

@@ -307,7 +307,9 @@ export class RoomClient {
           this.changed();
           break;
         case 'removed':
-          await this.markRemoved();
+          // The relay says "removed" both to a member taken out and to a
+          // device whose request the coordinator refused.
+          await this.markRemoved(this.rec.status === 'pending' ? 'refused' : 'removed');
           break;
       }
     } catch (e) {

@@ -145,7 +145,7 @@ export function RoomPage(props: { room: string; tab: string }) {
           {t('wrap_failed', { name: c.memberName(f.sender) })}
         </p>
       ))}
-      {!c.admitted && !c.removed ? (
+      {c.rec.status === 'refused' ? null : !c.admitted && !c.removed ? (
         <Waiting c={c} />
       ) : (
         <>
