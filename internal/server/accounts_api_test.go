@@ -62,7 +62,9 @@ func newAcctFixture(t *testing.T) *acctFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	s := &srv{st: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: newMetrics()}
+	logins := newLoginLimiter()
+	logins.now = clk.Now
+	s := &srv{st: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: newMetrics(), logins: logins}
 	hs := httptest.NewServer(s.routes(http.NotFoundHandler()))
 	t.Cleanup(hs.Close)
 	f := &acctFixture{url: hs.URL, st: st, clock: clk, tokens: map[string]string{}}
@@ -698,5 +700,59 @@ func TestParseTTL(t *testing.T) {
 		if _, err := parseTTL(in); err == nil {
 			t.Errorf("parseTTL(%q) accepted", in)
 		}
+	}
+}
+
+// TestLoginThrottled: ten failed sign-ins for one account make the next
+// ones wait (429 with Retry-After, audited), even with the right password;
+// other accounts are not affected; the window passes and a success clears
+// the count.
+func TestLoginThrottled(t *testing.T) {
+	f := newAcctFixture(t)
+	for i := 0; i < loginMaxPerUser; i++ {
+		if code := f.loginCode(t, "admin-b", "not the password", ""); code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, code)
+		}
+	}
+	code, raw := f.call(t, "", http.MethodPost, "/v1/login", map[string]string{"username": "admin-b", "password": fixturePassword})
+	if code != http.StatusTooManyRequests || !strings.Contains(string(raw), "too many failed sign-ins") {
+		t.Fatalf("after %d failures, the right password: %d %s", loginMaxPerUser, code, raw)
+	}
+	if code := f.loginCode(t, "ADMIN-B ", fixturePassword, ""); code != http.StatusTooManyRequests {
+		t.Errorf("the same account spelt differently: %d", code)
+	}
+	f.login(t, "admin-a", fixturePassword, "") // another account signs in
+	ev, err := f.st.ListAudit(context.Background(), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range ev {
+		found = found || e.Action == "api.refused" && strings.Contains(string(e.Detail), `"status":429`)
+	}
+	if !found {
+		t.Error("the throttled sign-in is not in the audit trail")
+	}
+	f.clock.Add(loginWindow)
+	f.login(t, "admin-b", fixturePassword, "")
+	// A success cleared the count: nine more failures do not block.
+	for i := 0; i < loginMaxPerUser-1; i++ {
+		f.loginCode(t, "admin-b", "wrong", "")
+	}
+	f.login(t, "admin-b", fixturePassword, "")
+}
+
+// TestLoginLimiterByAddress: many accounts tried from one address block
+// that address, not another one.
+func TestLoginLimiterByAddress(t *testing.T) {
+	l := newLoginLimiter()
+	for i := 0; i < loginMaxPerAddr; i++ {
+		l.failed(fmt.Sprintf("user%d", i), "192.0.2.7:4000")
+	}
+	if b, until := l.blocked("someone", "192.0.2.7:5000"); !b || until.IsZero() {
+		t.Error("an address that failed 50 times is not blocked")
+	}
+	if b, _ := l.blocked("someone", "192.0.2.8:5000"); b {
+		t.Error("another address is blocked")
 	}
 }

@@ -34,6 +34,7 @@ type srv struct {
 	crisis  http.Handler     // the crisis room relay, /v1/crisis/ (crisis.go); nil: 503
 	webapp  http.Handler     // the web app, /crisis/ (crisis.go); nil: 503
 	caPEM   []byte           // the local CA's certificate, served at /ca.crt
+	logins  *loginLimiter    // sign-in throttling (loginlimit.go); nil: none
 }
 
 // routes builds the server's handler. The repository API is dispatched
@@ -234,10 +235,21 @@ func (s *srv) login(w http.ResponseWriter, r *http.Request) {
 	if !s.readJSON(w, r, c, &in) {
 		return
 	}
-	c.actor = "account:" + strings.ToLower(strings.TrimSpace(in.Username))
+	user := strings.ToLower(strings.TrimSpace(in.Username))
+	c.actor = "account:" + user
+	if s.logins != nil {
+		if blocked, until := s.logins.blocked(user, r.RemoteAddr); blocked {
+			wait := max(time.Until(until).Round(time.Minute), time.Minute)
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
+			s.refuse(r, c, "", http.StatusTooManyRequests, w,
+				fmt.Sprintf("too many failed sign-ins for this account or from this address: wait %s, then try again (an operator can reset a forgotten password with `rempart account password`)", wait))
+			return
+		}
+	}
 	a, err := s.st.Authenticate(r.Context(), in.Username, in.Password)
 	switch {
 	case errors.Is(err, store.ErrInvalidCredentials), errors.Is(err, store.ErrAccountDisabled):
+		s.loginFailed(user, r.RemoteAddr)
 		s.refuse(r, c, "", http.StatusUnauthorized, w, "wrong user name or password (or the account is disabled)")
 		return
 	case err != nil:
@@ -245,8 +257,12 @@ func (s *srv) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.TOTPSecret != "" && !validTOTP(a.TOTPSecret, in.TOTP, time.Now()) {
+		s.loginFailed(user, r.RemoteAddr)
 		s.refuse(r, c, "", http.StatusUnauthorized, w, "this account needs a valid one-time code: pass --totp CODE from its authenticator app")
 		return
+	}
+	if s.logins != nil {
+		s.logins.succeeded(user)
 	}
 	tenant, err := s.tenantName(r.Context(), a.TenantID)
 	if err != nil {
@@ -487,4 +503,10 @@ func (s *srv) serveCA(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/x-x509-ca-cert")
 	w.Header().Set("Content-Disposition", `attachment; filename="rempart-ca.crt"`)
 	_, _ = w.Write(s.caPEM)
+}
+
+func (s *srv) loginFailed(user, remote string) {
+	if s.logins != nil {
+		s.logins.failed(user, remote)
+	}
 }

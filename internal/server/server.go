@@ -61,7 +61,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	s := &srv{st: st, log: log, metrics: newMetrics(), webapp: newWebApp(cfg.WebApp), caPEM: bundle.CAPEM()}
+	s := &srv{st: st, log: log, metrics: newMetrics(), webapp: newWebApp(cfg.WebApp), caPEM: bundle.CAPEM(), logins: newLoginLimiter()}
 	calls, err := startCalls(cfg, log)
 	if err != nil {
 		return err
