@@ -526,7 +526,12 @@ func TestTOTPSetUp(t *testing.T) {
 	if code := f.loginCode(t, "admin-a", fixturePassword, wrongCode(t, secret)); code != http.StatusUnauthorized {
 		t.Errorf("sign-in with a wrong code: %d", code)
 	}
-	f.login(t, "admin-a", fixturePassword, codeNow(t, secret))
+	used := codeNow(t, secret)
+	f.login(t, "admin-a", fixturePassword, used)
+	// The same code cannot sign in twice (seen over a shoulder, in a log).
+	if code, raw := f.call(t, "", http.MethodPost, "/v1/login", map[string]string{"username": "admin-a", "password": fixturePassword, "totp": used}); code != http.StatusUnauthorized || !strings.Contains(string(raw), "already used") {
+		t.Errorf("sign-in again with a used code: %d %s", code, raw)
+	}
 	f.want(t, http.StatusConflict, "admin-a", http.MethodPost, "/v1/account/totp", nil)
 	f.want(t, http.StatusConflict, "admin-a", http.MethodPost, "/v1/account/totp/confirm", map[string]string{"code": codeNow(t, secret)})
 

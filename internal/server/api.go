@@ -35,6 +35,7 @@ type srv struct {
 	webapp  http.Handler     // the web app, /crisis/ (crisis.go); nil: 503
 	caPEM   []byte           // the local CA's certificate, served at /ca.crt
 	logins  *loginLimiter    // sign-in throttling (loginlimit.go); nil: none
+	totp    totpSeen         // one-time codes already used to sign in
 }
 
 // routes builds the server's handler. The repository API is dispatched
@@ -256,10 +257,18 @@ func (s *srv) login(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	if a.TOTPSecret != "" && !validTOTP(a.TOTPSecret, in.TOTP, time.Now()) {
-		s.loginFailed(user, r.RemoteAddr)
-		s.refuse(r, c, "", http.StatusUnauthorized, w, "this account needs a valid one-time code: pass --totp CODE from its authenticator app")
-		return
+	if a.TOTPSecret != "" {
+		step, ok := totpStep(a.TOTPSecret, in.TOTP, time.Now())
+		if !ok {
+			s.loginFailed(user, r.RemoteAddr)
+			s.refuse(r, c, "", http.StatusUnauthorized, w, "this account needs a valid one-time code: pass --totp CODE from its authenticator app")
+			return
+		}
+		if !s.totp.use(a.ID, step) {
+			s.loginFailed(user, r.RemoteAddr)
+			s.refuse(r, c, "", http.StatusUnauthorized, w, "this one-time code was already used to sign in: wait for the next one (30 seconds) and try again")
+			return
+		}
 	}
 	if s.logins != nil {
 		s.logins.succeeded(user)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -43,20 +44,54 @@ func otpauthURI(username, secret string) string {
 // validTOTP checks a 6-digit RFC 6238 code (30 s steps, one step of clock
 // drift either way) against a base32 secret.
 func validTOTP(secret, code string, now time.Time) bool {
+	_, ok := totpStep(secret, code, now)
+	return ok
+}
+
+// totpStep is validTOTP that also says which 30 s step the code belongs
+// to, so that sign-in can refuse a code used before.
+func totpStep(secret, code string, now time.Time) (int64, bool) {
 	code = strings.TrimSpace(code)
 	if len(code) != 6 {
-		return false
+		return 0, false
 	}
 	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(strings.ReplaceAll(secret, " ", ""), "=")))
 	if err != nil || len(key) == 0 {
-		return false
+		return 0, false
 	}
 	step := now.Unix() / 30
+	var found int64
 	ok := 0
 	for d := int64(-1); d <= 1; d++ {
-		ok |= subtle.ConstantTimeCompare([]byte(totpAt(key, step+d)), []byte(code))
+		m := subtle.ConstantTimeCompare([]byte(totpAt(key, step+d)), []byte(code))
+		found = int64(subtle.ConstantTimeSelect(m, int(step+d), int(found)))
+		ok |= m
 	}
-	return ok == 1
+	return found, ok == 1
+}
+
+// totpSeen remembers, per account, the last step whose code signed in:
+// a code seen on the wire (over a shoulder, in a proxy log, by malware on
+// the admin's machine) cannot sign in a second time. In memory: after a
+// restart a code of the last minute and a half could be used once more.
+type totpSeen struct {
+	mu   sync.Mutex
+	last map[int64]int64 // account ID → step
+}
+
+// use records step for the account; false when that step or a later one
+// was already used.
+func (t *totpSeen) use(account, step int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.last == nil {
+		t.last = map[int64]int64{}
+	}
+	if last, ok := t.last[account]; ok && step <= last {
+		return false
+	}
+	t.last[account] = step
+	return true
 }
 
 func totpAt(key []byte, step int64) string {
