@@ -33,6 +33,7 @@ import (
 	chunkers "github.com/PlakarKorp/go-cdc-chunkers"
 	_ "github.com/PlakarKorp/go-cdc-chunkers/chunkers/fastcdc" // registers FastCDC
 
+	"github.com/rempart/rempart/internal/bufpool"
 	"github.com/rempart/rempart/internal/sentinel"
 	"github.com/rempart/rempart/internal/vault/crypto"
 	"github.com/rempart/rempart/internal/vault/pack"
@@ -207,7 +208,7 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options) (*Result, err
 		go a.saver(ctx)
 	}
 	// One chunker (800 MB/s) feeds every core's compression; each costs an
-	// 8 MiB buffer.
+	// 8 MiB buffer (a second one measured no faster on a cold 2 GB corpus).
 	pool, err := a.newChunkers(cfg, 1)
 	if err != nil {
 		return nil, err
@@ -732,7 +733,7 @@ func (c *countingReader) Read(b []byte) (int, error) {
 }
 
 func (a *archiver) readFile(ctx context.Context, job fileJob, small []byte, pool chan *chunkers.Chunker) error {
-	f, err := openNoAtime(job.path)
+	f, err := openRaw(job.path)
 	if err != nil {
 		return err
 	}
@@ -796,7 +797,7 @@ func (a *archiver) readFile(ctx context.Context, job fileJob, small []byte, pool
 				// Hand the chunk to the savers so that one large file
 				// still keeps every core busy.
 				select {
-				case a.blobs <- blobJob{id: id, data: append([]byte(nil), chunk...)}:
+				case a.blobs <- blobJob{id: id, data: append(bufpool.Get(len(chunk)), chunk...)}:
 				case <-ctx.Done():
 					return ctx.Err()
 				}
@@ -834,6 +835,7 @@ func (a *archiver) saver(ctx context.Context) {
 				a.setFatal(err)
 			}
 		}
+		bufpool.Put(b.data)
 	}
 }
 

@@ -3,6 +3,7 @@
 package archiver
 
 import (
+	"io"
 	"io/fs"
 	"os"
 	"os/user"
@@ -105,4 +106,65 @@ func openNoAtime(path string) (*os.File, error) {
 		f, err = os.Open(path)
 	}
 	return f, err
+}
+
+// rawFile reads a file through its descriptor alone. An os.File registers
+// every file it opens with the runtime's network poller (fcntl, epoll_ctl
+// that a regular file refuses): system calls that a backup of 60,000 small
+// files would pay for nothing.
+type rawFile struct {
+	fd   int
+	name string
+}
+
+// openRaw opens a file for reading, without updating its access time when
+// the kernel allows it (owner or root).
+func openRaw(path string) (*rawFile, error) {
+	for _, flags := range []int{syscall.O_RDONLY | syscall.O_CLOEXEC | syscall.O_NOATIME, syscall.O_RDONLY | syscall.O_CLOEXEC} {
+		fd, err := syscall.Open(path, flags, 0)
+		if err == syscall.EINTR {
+			fd, err = syscall.Open(path, flags, 0)
+		}
+		if err == nil {
+			return &rawFile{fd: fd, name: path}, nil
+		}
+		if err != syscall.EPERM || flags&syscall.O_NOATIME == 0 {
+			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		}
+	}
+	panic("unreachable")
+}
+
+func (f *rawFile) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for {
+		n, err := syscall.Read(f.fd, b)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, &fs.PathError{Op: "read", Path: f.name, Err: err}
+		}
+		if n == 0 {
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (f *rawFile) Seek(offset int64, whence int) (int64, error) {
+	off, err := syscall.Seek(f.fd, offset, whence)
+	if err != nil {
+		return 0, &fs.PathError{Op: "seek", Path: f.name, Err: err}
+	}
+	return off, nil
+}
+
+func (f *rawFile) Close() error {
+	if err := syscall.Close(f.fd); err != nil {
+		return &fs.PathError{Op: "close", Path: f.name, Err: err}
+	}
+	return nil
 }

@@ -162,6 +162,23 @@ func (k *Key) Seal(dst, plaintext, aad []byte) []byte {
 	return seal(k.aead, dst, plaintext, aad)
 }
 
+// SealInPlace seals buf[NonceSize:] bound to aad where it lies: it draws
+// the nonce into buf[:NonceSize] and returns the sealed form, nonce ||
+// ciphertext || tag, in buf's own storage when cap(buf) leaves TagSize
+// bytes free. A caller that builds the plaintext after NonceSize reserved
+// bytes saves a buffer and a copy per blob.
+func (k *Key) SealInPlace(buf, aad []byte) []byte {
+	if len(buf) < NonceSize {
+		panic("crypto: SealInPlace needs NonceSize reserved bytes")
+	}
+	nonce := buf[:NonceSize]
+	if _, err := rand.Read(nonce); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	plain := buf[NonceSize:]
+	return k.aead.Seal(buf[:NonceSize], nonce, plain, aad)
+}
+
 // Open authenticates and decrypts sealed (nonce || ciphertext || tag) bound
 // to aad, appending the plaintext to dst.
 func (k *Key) Open(dst, sealed, aad []byte) ([]byte, error) {

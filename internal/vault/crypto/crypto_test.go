@@ -197,3 +197,29 @@ func TestParseID(t *testing.T) {
 		}
 	}
 }
+
+func TestSealInPlace(t *testing.T) {
+	k, err := crypto.KeyFromMaster(fixedRaw(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := bytes.Repeat([]byte("in place "), 1000)
+	buf := make([]byte, crypto.NonceSize, crypto.NonceSize+len(plain)+crypto.TagSize)
+	buf = append(buf, plain...)
+	sealed := k.SealInPlace(buf, []byte("aad"))
+	if &sealed[0] != &buf[0] {
+		t.Error("sealed into new storage although the buffer had room")
+	}
+	if len(sealed) != len(plain)+crypto.Overhead {
+		t.Fatalf("sealed %d bytes, want %d", len(sealed), len(plain)+crypto.Overhead)
+	}
+	got, err := k.Open(nil, sealed, []byte("aad"))
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("Open after SealInPlace: %v", err)
+	}
+	// A buffer without room still seals, elsewhere.
+	small := append(make([]byte, crypto.NonceSize), plain...)
+	if got, err := k.Open(nil, k.SealInPlace(small, nil), nil); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("Open after SealInPlace without room: %v", err)
+	}
+}

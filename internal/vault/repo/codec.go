@@ -105,17 +105,19 @@ func looksIncompressible(data []byte) bool {
 	return h > 7.9
 }
 
-// compress returns the stored form of a blob's plaintext and its flags:
-// compressed when that saves at least 1/32, plain otherwise.
+// compress appends the stored form of a blob's plaintext to dst and
+// returns it with its flags: compressed when that saves at least 1/32,
+// plain otherwise. dst should have room for len(data) more bytes (plus
+// crypto.TagSize for sealing in place); the result may be a new slice if
+// it had not.
 func (c *codec) compress(dst, data []byte) ([]byte, uint8) {
-	if c.level == CompressOff || len(data) < 64 || looksIncompressible(data) {
-		return data, 0
+	if c.level != CompressOff && len(data) >= 64 && !looksIncompressible(data) {
+		out := c.enc.EncodeAll(data, dst)
+		if len(out)-len(dst) < len(data)-len(data)/32 {
+			return out, pack.FlagZstd
+		}
 	}
-	out := c.enc.EncodeAll(data, dst[:0])
-	if len(out) < len(data)-len(data)/32 {
-		return out, pack.FlagZstd
-	}
-	return data, 0
+	return append(dst, data...), 0
 }
 
 // decodeBlob authenticates, decrypts and decompresses one sealed blob.

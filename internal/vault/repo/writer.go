@@ -9,6 +9,7 @@ import (
 
 	"github.com/zeebo/blake3"
 
+	"github.com/rempart/rempart/internal/bufpool"
 	"github.com/rempart/rempart/internal/vault/backend"
 	"github.com/rempart/rempart/internal/vault/crypto"
 	"github.com/rempart/rempart/internal/vault/index"
@@ -128,8 +129,12 @@ func (r *Repository) SaveBlob(ctx context.Context, t pack.BlobType, id crypto.ID
 	w.pending[t][id] = struct{}{}
 	w.mu.Unlock()
 
-	stored, flags := r.dec.compress(nil, data)
-	sealed := r.key.Seal(make([]byte, 0, len(stored)+crypto.Overhead), stored, pack.BlobAAD(t, id))
+	// Compress after a reserved nonce and seal in place, in a recycled
+	// buffer: one buffer and no copy per blob.
+	buf := bufpool.Get(len(data) + crypto.Overhead + 64)
+	stored, flags := r.dec.compress(buf[:crypto.NonceSize], data)
+	sealed := r.key.SealInPlace(stored, pack.BlobAAD(t, id))
+	defer bufpool.Put(sealed)
 
 	var p *packFile
 	select {
