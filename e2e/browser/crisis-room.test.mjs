@@ -30,7 +30,7 @@ import { scan } from './lib/plaintext.mjs';
 import { checkWebApp, createCoordinator, rempartBin, Server, tamper } from './lib/server.mjs';
 
 const RUN = randomBytes(5).toString('hex'); // makes every typed string unique to this run
-const ART = process.env.BROWSER_E2E_ARTIFACTS || mkdtempSync(join(tmpdir(), 'rempart-browser-e2e-'));
+const ART = join(process.env.BROWSER_E2E_ARTIFACTS || mkdtempSync(join(tmpdir(), 'rempart-browser-e2e-')), 'crisis-room');
 mkdirSync(ART, { recursive: true });
 
 // Everything typed into a browser that the server must never see in clear.
@@ -629,7 +629,12 @@ step(
       assert.match(md, new RegExp(`^- \\S+ #${next.pos}: .*alter`, 'mi'), `${who}: the summary does not list #${next.pos}`);
       // The altered entry fails verification: the summary counts it as
       // such, and it is not mistaken for an entry this device cannot read.
+      // No entry at all is unreadable: every sender hands a newcomer its
+      // chain from the newcomer's admission position on (visible_from),
+      // including an entry written as the newcomer was admitted.
       assert.match(md, /^## .*: 1 (fail|en échec)/m, `${who}: the summary does not count one failing entry: "${md.match(/^## .*$/m)[0]}"`);
+      const unreadable = md.match(/^## .*?(\d+) (unreadable|illisibles?)/m);
+      assert.ok(!unreadable || Number(unreadable[1]) === 0, `${who}: the summary counts unreadable entries: "${md.match(/^## .*$/m)[0]}"`);
       assert.doesNotMatch(sec.text, /not shared with you|non partagé|key has not reached|clé n’est pas encore|unreadable|illisible/i, `${who}: #${pos} is reported as unreadable, not as altered:\n${sec.text}`);
     }
   },

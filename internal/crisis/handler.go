@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart/internal/crisis/e2ee"
+	"github.com/rempart/rempart/internal/ratelimit"
 )
 
 // Prefix is where the relay API lives.
@@ -41,6 +42,8 @@ type Options struct {
 	Now     func() time.Time
 	// Call wires the audio and video calls (call.go); nil: calls are off.
 	Call *CallOptions
+	// Joins bounds joining (nil: DefaultJoinLimits).
+	Joins *JoinLimits
 }
 
 // Handler serves everything under /v1/crisis/.
@@ -70,8 +73,13 @@ func New(o Options) (*Handler, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("crisis: blob folder: %w", err)
 	}
+	limits := DefaultJoinLimits
+	if o.Joins != nil {
+		limits = *o.Joins
+	}
 	s := &Service{st: o.Store, accounts: o.Accounts, audit: o.Audit, blobs: &blobDir{root: root},
-		log: o.Logger, now: o.Now, hub: newHub(o.Logger), calls: newCallHub()}
+		log: o.Logger, now: o.Now, hub: newHub(o.Logger), calls: newCallHub(),
+		joins: ratelimit.New(limits.Window, joinLimitKeys, o.Now), limits: limits}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Handler{svc: s, mux: http.NewServeMux(), ctx: ctx, cancel: cancel}
 	if o.Call != nil {
@@ -112,7 +120,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /v1/crisis/rooms/{room}/call", h.call)
 	m.HandleFunc("GET /v1/crisis/rooms/{room}/call/config", h.member(h.getCallConfig))
 	m.HandleFunc("/v1/crisis/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such crisis room endpoint: "+r.Method+" "+r.URL.Path+" (see docs/crisis-e2ee.md)")
+		writeCoded(w, &Error{Status: http.StatusNotFound, Code: CodeNoEndpoint, Msg: "no such crisis room endpoint: " + r.Method + " " + r.URL.Path + " (see docs/crisis-e2ee.md)"})
 	})
 }
 
@@ -123,23 +131,40 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+// writeError answers {"error": msg, "code": …} with the status's generic
+// code.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeCoded(w, &Error{Status: status, Msg: msg})
+}
+
+// writeCoded answers a refusal: {"error": msg, "code": code} and its extra
+// fields ("error" stays for clients that know no codes).
+func writeCoded(w http.ResponseWriter, e *Error) {
+	code := e.Code
+	if code == "" {
+		code = statusCode(e.Status)
+	}
+	out := map[string]any{}
+	for k, v := range e.Extra {
+		out[k] = v
+	}
+	out["error"], out["code"] = e.Msg, code
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		out["retry_after"] = e.RetryAfter
+	}
+	writeJSON(w, e.Status, out)
 }
 
 // fail answers err: an *Error as it is, anything else as a 500 whose
 // cause goes to the log only.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if e, ok := asError(err); ok {
-		out := map[string]any{"error": e.Msg}
-		for k, v := range e.Extra {
-			out[k] = v
-		}
-		writeJSON(w, e.Status, out)
+		writeCoded(w, e)
 		return
 	}
 	h.svc.log.ErrorContext(r.Context(), "crisis request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal error on the server (see its log); try again")
+	writeCoded(w, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Msg: "internal error on the server (see its log); try again"})
 }
 
 // readJSON decodes a body of at most limit bytes into v.
@@ -167,12 +192,12 @@ func (h *Handler) account(fn func(http.ResponseWriter, *http.Request, Principal)
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok := bearer(r)
 		if tok == "" {
-			writeError(w, http.StatusUnauthorized, "not signed in: sign in with your platform account first (POST /v1/login)")
+			writeCoded(w, &Error{Status: http.StatusUnauthorized, Code: CodeNotSignedIn, Msg: "not signed in: sign in with your platform account first (POST /v1/login)"})
 			return
 		}
 		p, err := h.svc.accounts.Authenticate(r.Context(), tok)
 		if errors.Is(err, ErrUnauthenticated) {
-			writeError(w, http.StatusUnauthorized, "your session is invalid or has expired: sign in again")
+			writeCoded(w, &Error{Status: http.StatusUnauthorized, Code: CodeSessionExpired, Msg: "your session is invalid or has expired: sign in again"})
 			return
 		}
 		if err != nil {
@@ -239,7 +264,7 @@ func (h *Handler) join(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out, err := h.svc.Join(r.Context(), r.PathValue("room"), in)
+	out, err := h.svc.Join(r.Context(), r.PathValue("room"), r.RemoteAddr, in)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -285,7 +310,7 @@ func readSigned(w http.ResponseWriter, r *http.Request) (e2ee.Signed, error) {
 
 func (h *Handler) putRoster(w http.ResponseWriter, r *http.Request, m Member) {
 	in, err := readSigned(w, r)
-	var applied *e2ee.Roster
+	var applied *AppliedRoster
 	if err == nil {
 		applied, err = h.svc.ApplyRoster(r.Context(), m, in)
 	}
@@ -293,7 +318,7 @@ func (h *Handler) putRoster(w http.ResponseWriter, r *http.Request, m Member) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int64{"version": applied.Version, "epoch": applied.Epoch})
+	writeJSON(w, http.StatusOK, map[string]int64{"version": applied.Version, "epoch": applied.Epoch, "visible_from": applied.VisibleFrom})
 }
 
 func (h *Handler) postWraps(w http.ResponseWriter, r *http.Request, m Member) {

@@ -92,8 +92,18 @@ func newRelay(t testing.TB) *relay {
 	return newRelayCalls(t, nil)
 }
 
+// testJoins: the other tests join many devices from 127.0.0.1 (the join
+// limits have their own test, with crisis.DefaultJoinLimits).
+var testJoins = crisis.JoinLimits{Window: time.Minute, PerAddr: 100000, PerRoom: 100000, Pending: 100000}
+
 // newRelayCalls is newRelay with calls wired to call (nil: off).
 func newRelayCalls(t testing.TB, call *crisis.CallOptions) *relay {
+	t.Helper()
+	return newRelayOpts(t, call, &testJoins)
+}
+
+// newRelayOpts is newRelay with calls (nil: off) and join limits.
+func newRelayOpts(t testing.TB, call *crisis.CallOptions, joins *crisis.JoinLimits) *relay {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}
@@ -114,7 +124,7 @@ func newRelayCalls(t testing.TB, call *crisis.CallOptions) *relay {
 			"coordb": {Username: "dgs-b", Role: "coordinator", Tenant: "town-b"},
 		},
 		Audit: al.record, DataDir: data, Logger: slog.New(slog.DiscardHandler), Now: clk.Now,
-		Call: call,
+		Call: call, Joins: joins,
 	})
 	if err != nil {
 		t.Fatal(err)

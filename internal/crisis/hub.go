@@ -195,9 +195,12 @@ func (h *hub) pushWraps(w WrapRecord) {
 }
 
 // applyRoster pushes a new roster to everyone in the room, promotes the
-// admitted members' connections and closes the removed members'.
-func (h *hub) applyRoster(room string, s e2ee.Signed, plan RosterPlan) {
-	msg := mustJSON(map[string]any{"type": "roster", "body": s.Body, "sig": s.Sig})
+// admitted members' connections and closes the removed members'. Admitted
+// members also get each member's admission position (vis); pending ones
+// the roster only, as in the state.
+func (h *hub) applyRoster(room string, s e2ee.Signed, plan RosterPlan, vis map[string]int64) {
+	msg := mustJSON(map[string]any{"type": "roster", "body": s.Body, "sig": s.Sig, "visible_from": vis})
+	bare := mustJSON(map[string]any{"type": "roster", "body": s.Body, "sig": s.Sig})
 	removed := mustJSON(map[string]any{"type": "removed"})
 	h.each(room, func(c *conn) {
 		switch {
@@ -208,7 +211,11 @@ func (h *hub) applyRoster(room string, s e2ee.Signed, plan RosterPlan) {
 			if slices.Contains(plan.Admit, c.member) {
 				c.status = StatusAdmitted
 			}
-			c.enqueue(msg)
+			if c.status == StatusAdmitted {
+				c.enqueue(msg)
+			} else {
+				c.enqueue(bare)
+			}
 		}
 	})
 	if len(plan.Admit)+len(plan.Remove) > 0 {

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rempart/rempart/internal/crisis/e2ee"
+	"github.com/rempart/rempart/internal/ratelimit"
 )
 
 // Limits of the relay.
@@ -31,6 +32,26 @@ const (
 	keyBytes       = 32
 	nonceBytes     = 12
 	timeFormatJSON = "2006-01-02T15:04:05.000Z"
+)
+
+// JoinLimits bound joining. Invitations are single use, so a join that
+// creates a member costs an invitation; the limits bound what a script can
+// do without them (try tokens, replay links, make the relay verify proofs)
+// and what a batch of leaked links can do to a room. Over a limit, join
+// answers 429 with Retry-After.
+type JoinLimits struct {
+	Window  time.Duration
+	PerAddr int // join requests from one address in Window, whatever their outcome
+	PerRoom int // members created in one room in Window
+	Pending int // members of a room waiting for the coordinator at once
+}
+
+// DefaultJoinLimits are the limits of a server (Options.Joins nil).
+var DefaultJoinLimits = JoinLimits{Window: 10 * time.Minute, PerAddr: 20, PerRoom: 60, Pending: 50}
+
+const (
+	joinLimitKeys = 10000 // addresses and rooms remembered
+	pendingRetry  = 60    // seconds: Retry-After when JoinLimits.Pending is reached
 )
 
 // Principal is a platform account, as the server's Accounts sees it.
@@ -66,7 +87,9 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	hub      *hub
-	calls    *callHub // live call sessions (call.go)
+	calls    *callHub          // live call sessions (call.go)
+	joins    *ratelimit.Window // join requests per address, members created per room
+	limits   JoinLimits
 
 	// appendMu serialises appends per room in this process, so that live
 	// pushes leave in position order.
@@ -142,7 +165,7 @@ func (j joinRequest) device(room string) (Member, error) {
 		return Member{}, err
 	}
 	if err := e2ee.VerifyJoinProof(room, j.Name, sign, dh, j.Proof); err != nil {
-		return Member{}, badRequest("the join proof does not verify: it must be the signature of enc(%q, room, name, sign, dh) with the device's signing key", e2ee.LabelJoin)
+		return Member{}, coded(http.StatusBadRequest, CodeBadProof, "the join proof does not verify: it must be the signature of enc(%q, room, name, sign, dh) with the device's signing key", e2ee.LabelJoin)
 	}
 	return Member{Room: room, ID: e2ee.MemberID(sign), Name: j.Name, Sign: sign, DH: dh, Proof: j.Proof}, nil
 }
@@ -174,14 +197,14 @@ func allowedCreator(role string) bool {
 // roster version 1.
 func (s *Service) CreateRoom(ctx context.Context, p Principal, in CreateRoomRequest) (Created, error) {
 	if !allowedCreator(p.Role) {
-		return Created{}, forbidden("access denied: only an operator, a tenant admin or a coordinator may create a crisis room (your role: %s)", p.Role)
+		return Created{}, coded(http.StatusForbidden, CodeRoleForbidden, "access denied: only an operator, a tenant admin or a coordinator may create a crisis room (your role: %s)", p.Role)
 	}
 	tenant := in.Tenant
 	switch {
 	case p.Tenant != "" && tenant == "":
 		tenant = p.Tenant
 	case p.Tenant != "" && tenant != p.Tenant:
-		return Created{}, forbidden("access denied: your account belongs to tenant %q and may create rooms for it only", p.Tenant)
+		return Created{}, coded(http.StatusForbidden, CodeRoleForbidden, "access denied: your account belongs to tenant %q and may create rooms for it only", p.Tenant)
 	case tenant != "" && !tenantRe.MatchString(tenant):
 		return Created{}, badRequest("invalid tenant name %q: use a tenant's name as listed by `rempart tenant list`, or leave it out", tenant)
 	}
@@ -216,7 +239,7 @@ func (s *Service) CreateRoom(ctx context.Context, p Principal, in CreateRoomRequ
 	err = s.st.CreateRoom(ctx, NewRoom{Room: room, Coordinator: NewMember{Member: coord, TokenHash: hash},
 		Roster: RosterRecord{Room: r.Room, Version: 1, Epoch: 1, Body: in.Roster.Body, Sig: in.Roster.Sig, CreatedAt: now}})
 	if errors.Is(err, ErrExists) {
-		return Created{}, errf(http.StatusConflict, "a room with this id exists already: draw a new random room id")
+		return Created{}, coded(http.StatusConflict, CodeRoomExists, "a room with this id exists already: draw a new random room id")
 	}
 	if err != nil {
 		return Created{}, fmt.Errorf("crisis: create room: %w", err)
@@ -252,14 +275,14 @@ func (s *Service) Authenticate(ctx context.Context, room, token string) (Member,
 		return Member{}, fmt.Errorf("crisis: check member token: %w", err)
 	}
 	if m.Status == StatusRemoved {
-		return Member{}, errf(http.StatusUnauthorized, "this device was removed from the room: ask the coordinator for a new invitation")
+		return Member{}, coded(http.StatusUnauthorized, CodeMemberRemoved, "this device was removed from the room: ask the coordinator for a new invitation")
 	}
 	return m, nil
 }
 
 func requireAdmitted(m Member) error {
 	if m.Status != StatusAdmitted {
-		return forbidden("you are not admitted yet: compare your safety number with the coordinator, who will admit you")
+		return coded(http.StatusForbidden, CodeNotAdmitted, "you are not admitted yet: compare your safety number with the coordinator, who will admit you")
 	}
 	return nil
 }
@@ -270,7 +293,7 @@ func (s *Service) requireCoordinator(ctx context.Context, m Member) (Room, error
 		return Room{}, fmt.Errorf("crisis: room %s: %w", m.Room, err)
 	}
 	if m.ID != room.Coordinator {
-		return Room{}, forbidden("only the room's coordinator may do this")
+		return Room{}, coded(http.StatusForbidden, CodeNotCoordinator, "only the room's coordinator may do this")
 	}
 	return room, nil
 }
@@ -316,18 +339,61 @@ type JoinResult struct {
 	} `json:"coordinator"`
 }
 
+// retryAfter is a wait in whole seconds, at least 1.
+func retryAfter(d time.Duration) int {
+	return max(int((d+time.Second-1)/time.Second), 1)
+}
+
+// waitText says a wait in words: "3 minutes", "1 minute", "40 seconds".
+func waitText(secs int) string {
+	switch {
+	case secs < 60:
+		return fmt.Sprintf("%d seconds", secs)
+	case secs < 120:
+		return "1 minute"
+	default:
+		return fmt.Sprintf("%d minutes", (secs+59)/60)
+	}
+}
+
+// joinLimited is the 429 of a join over a limit.
+func (s *Service) joinLimited(ctx context.Context, room Room, remote, code, why string, wait int) error {
+	s.audit(ctx, "anonymous", "crisis.join.limited", room.Tenant, map[string]any{"room": room.ID, "remote": remote, "reason": code})
+	return &Error{Status: http.StatusTooManyRequests, Code: code, RetryAfter: wait,
+		Msg: fmt.Sprintf("%s: wait %s, then open the invitation link again", why, waitText(wait))}
+}
+
 // Join consumes an invitation and adds the device as a pending member.
-func (s *Service) Join(ctx context.Context, roomID string, in JoinRequest) (JoinResult, error) {
+// remote is the client's address (http.Request.RemoteAddr), for the join
+// limits.
+func (s *Service) Join(ctx context.Context, roomID, remote string, in JoinRequest) (JoinResult, error) {
 	var res JoinResult
+	addr := "a:" + ratelimit.Host(remote)
+	lim := s.limits
+	if blocked, wait := s.joins.Blocked(ratelimit.Limit{Key: addr, Max: lim.PerAddr}); blocked {
+		return res, s.joinLimited(ctx, Room{ID: roomID}, remote, CodeJoinRateLimited,
+			fmt.Sprintf("too many requests to join a crisis room from this address (%d in %s)", lim.PerAddr, lim.Window), retryAfter(wait))
+	}
+	s.joins.Add(addr)
 	room, err := s.st.Room(ctx, roomID)
 	if errors.Is(err, ErrNotFound) {
-		return res, errf(http.StatusNotFound, "no such room: check the invitation link")
+		return res, coded(http.StatusNotFound, CodeRoomNotFound, "no such room: check the invitation link")
 	}
 	if err != nil {
 		return res, fmt.Errorf("crisis: room %s: %w", roomID, err)
 	}
+	if blocked, wait := s.joins.Blocked(ratelimit.Limit{Key: "r:" + roomID, Max: lim.PerRoom}); blocked {
+		return res, s.joinLimited(ctx, room, remote, CodeJoinRateLimited,
+			fmt.Sprintf("too many devices joined this room recently (%d in %s)", lim.PerRoom, lim.Window), retryAfter(wait))
+	}
+	if pending, err := s.pending(ctx, roomID); err != nil {
+		return res, err
+	} else if lim.Pending > 0 && len(pending) >= lim.Pending {
+		return res, s.joinLimited(ctx, room, remote, CodeTooManyPending,
+			fmt.Sprintf("%d devices are already waiting for the coordinator to admit or refuse them", len(pending)), pendingRetry)
+	}
 	if !wellFormed(InviteTokenPrefix, in.Invite) {
-		return res, errf(http.StatusGone, "this invitation is not valid: check that the link was copied whole, or ask the coordinator for a new one")
+		return res, coded(http.StatusGone, CodeInviteInvalid, "this invitation is not valid: check that the link was copied whole, or ask the coordinator for a new one")
 	}
 	m, err := in.device(roomID)
 	if err != nil {
@@ -343,16 +409,17 @@ func (s *Service) Join(ctx context.Context, roomID string, in JoinRequest) (Join
 	switch {
 	case errors.Is(err, ErrInviteUsed):
 		s.audit(ctx, "anonymous", "crisis.invite.replay", room.Tenant, map[string]any{"room": roomID, "member": m.ID})
-		return res, errf(http.StatusGone, "this invitation has already been used: ask the coordinator for a new one")
+		return res, coded(http.StatusGone, CodeInviteUsed, "this invitation has already been used: ask the coordinator for a new one")
 	case errors.Is(err, ErrInviteExpired):
-		return res, errf(http.StatusGone, "this invitation has expired: ask the coordinator for a new one")
+		return res, coded(http.StatusGone, CodeInviteExpired, "this invitation has expired: ask the coordinator for a new one")
 	case errors.Is(err, ErrNotFound):
-		return res, errf(http.StatusGone, "this invitation is not valid for this room: ask the coordinator for a new one")
+		return res, coded(http.StatusGone, CodeInviteInvalid, "this invitation is not valid for this room: ask the coordinator for a new one")
 	case errors.Is(err, ErrExists):
-		return res, errf(http.StatusConflict, "this device already joined the room (or was removed from it): a removed device must make new keys and use a new invitation")
+		return res, coded(http.StatusConflict, CodeAlreadyJoined, "this device already joined the room (or was removed from it): a removed device must make new keys and use a new invitation")
 	case err != nil:
 		return res, fmt.Errorf("crisis: join: %w", err)
 	}
+	s.joins.Add("r:" + roomID)
 	s.audit(ctx, memberActor(m), "crisis.member.join", room.Tenant, map[string]any{"room": roomID, "member": m.ID, "name": m.Name})
 	s.pushPending(ctx, roomID)
 	coord, err := s.member(ctx, roomID, room.Coordinator)
@@ -392,6 +459,10 @@ func (s *Service) pending(ctx context.Context, room string) ([]PendingJSON, erro
 	if err != nil {
 		return nil, fmt.Errorf("crisis: members of %s: %w", room, err)
 	}
+	return pendingOf(list), nil
+}
+
+func pendingOf(list []Member) []PendingJSON {
 	out := []PendingJSON{}
 	for _, m := range list {
 		if m.Status == StatusPending {
@@ -399,7 +470,22 @@ func (s *Service) pending(ctx context.Context, room string) ([]PendingJSON, erro
 				DH: e2ee.B64.EncodeToString(m.DH), Proof: m.Proof, JoinedAt: fmtTime(m.JoinedAt)})
 		}
 	}
-	return out, nil
+	return out
+}
+
+// visibleFrom maps each admitted member to its admission position (the
+// first event position it may read), as the state and the roster push
+// hand it out: a member who writes gives a newcomer its chain at the index
+// of its first envelope at or after that position (docs/crisis-e2ee.md,
+// "Wrap bundle").
+func visibleFrom(list []Member) map[string]int64 {
+	out := make(map[string]int64, len(list))
+	for _, m := range list {
+		if m.Status == StatusAdmitted {
+			out[m.ID] = m.VisibleFrom
+		}
+	}
+	return out
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(timeFormatJSON) }
@@ -418,6 +504,8 @@ type StateJSON struct {
 	Epoch   *int64         `json:"epoch,omitempty"`
 	LastPos *int64         `json:"last_pos,omitempty"`
 	Online  *[]string      `json:"online,omitempty"`
+	// VisibleFrom: each admitted member's admission position.
+	VisibleFrom *map[string]int64 `json:"visible_from,omitempty"`
 }
 
 // State is what a member's client needs to start; a pending member gets
@@ -437,20 +525,31 @@ func (s *Service) State(ctx context.Context, m Member) (StateJSON, error) {
 	if err != nil {
 		return out, fmt.Errorf("crisis: room %s: %w", m.Room, err)
 	}
-	pending, err := s.pending(ctx, m.Room)
+	list, err := s.st.Members(ctx, m.Room)
 	if err != nil {
-		return out, err
+		return out, fmt.Errorf("crisis: members of %s: %w", m.Room, err)
 	}
+	pending, vis := pendingOf(list), visibleFrom(list)
 	online := s.hub.online(m.Room)
-	out.Pending, out.Epoch, out.LastPos, out.Online = &pending, &room.Epoch, &room.LastPos, &online
+	out.Pending, out.Epoch, out.LastPos, out.Online, out.VisibleFrom = &pending, &room.Epoch, &room.LastPos, &online, &vis
 	return out, nil
+}
+
+// AppliedRoster is a roster as the relay applied it.
+type AppliedRoster struct {
+	*e2ee.Roster
+	// VisibleFrom is the position from which the roster takes effect (the
+	// room's last position + 1 when it was applied, under the room's
+	// lock: every event before it was stored before, every event from it
+	// on after). The members it admits read from there on.
+	VisibleFrom int64
 }
 
 // ApplyRoster checks and stores a roster signed by the coordinator, then
 // tells every connected member, and closes removed members' connections
 // and calls.
 // It returns the roster as applied.
-func (s *Service) ApplyRoster(ctx context.Context, m Member, in e2ee.Signed) (*e2ee.Roster, error) {
+func (s *Service) ApplyRoster(ctx context.Context, m Member, in e2ee.Signed) (*AppliedRoster, error) {
 	room, err := s.requireCoordinator(ctx, m)
 	if err != nil {
 		return nil, err
@@ -460,7 +559,7 @@ func (s *Service) ApplyRoster(ctx context.Context, m Member, in e2ee.Signed) (*e
 	}
 	if err := e2ee.Verify(room.CoordSign, e2ee.LabelRoster, room.ID, []byte(in.Body), in.Sig); err != nil {
 		s.audit(ctx, memberActor(m), "crisis.roster.refused", room.Tenant, map[string]any{"room": room.ID, "reason": "signature"})
-		return nil, badRequest("the roster is not signed by the room's coordinator key: sign it on the coordinator's device")
+		return nil, coded(http.StatusBadRequest, CodeRosterRefused, "the roster is not signed by the room's coordinator key: sign it on the coordinator's device")
 	}
 	next, err := e2ee.ParseRoster([]byte(in.Body))
 	if err != nil {
@@ -468,6 +567,8 @@ func (s *Service) ApplyRoster(ctx context.Context, m Member, in e2ee.Signed) (*e
 	}
 	var plan RosterPlan
 	var names map[string]string
+	var vis map[string]int64
+	var from int64
 	unlock := s.lockRoom(room.ID) // pushes stay in order with events
 	defer unlock()
 	rec := RosterRecord{Room: room.ID, Version: next.Version, Epoch: next.Epoch, Body: in.Body, Sig: in.Sig, CreatedAt: s.now().UTC()}
@@ -481,11 +582,27 @@ func (s *Service) ApplyRoster(ctx context.Context, m Member, in e2ee.Signed) (*e
 			names[mm.ID] = mm.Name
 		}
 		plan, err = checkRoster(st.Room, cur, next, st.Members)
-		return plan, err
+		if err != nil {
+			return plan, err
+		}
+		// The store gives the members it admits visible_from = LastPos+1
+		// in this transaction: no event can come between.
+		from = st.Room.LastPos + 1
+		vis = visibleFrom(st.Members)
+		for _, id := range plan.Remove {
+			delete(vis, id)
+		}
+		for _, id := range plan.Admit {
+			vis[id] = from
+		}
+		return plan, nil
 	})
 	if err != nil {
 		if e, ok := asError(err); ok {
 			s.audit(ctx, memberActor(m), "crisis.roster.refused", room.Tenant, map[string]any{"room": room.ID, "reason": e.Msg})
+			if e.Code == "" && e.Status == http.StatusBadRequest {
+				e.Code = CodeRosterRefused
+			}
 			return nil, e
 		}
 		return nil, fmt.Errorf("crisis: apply roster %d of %s: %w", next.Version, room.ID, err)
@@ -496,12 +613,12 @@ func (s *Service) ApplyRoster(ctx context.Context, m Member, in e2ee.Signed) (*e
 	for _, id := range plan.Remove {
 		s.audit(ctx, memberActor(m), "crisis.member.remove", room.Tenant, map[string]any{"room": room.ID, "member": id, "name": names[id], "version": next.Version, "epoch": next.Epoch})
 	}
-	s.hub.applyRoster(room.ID, in, plan)
+	s.hub.applyRoster(room.ID, in, plan, vis)
 	// Removed members leave the call at once, with their room WebSocket;
 	// the others learn the epoch so that they rotate their media keys.
 	s.calls.applyRoster(room.ID, plan.Remove, next.Epoch)
 	s.pushPending(ctx, room.ID)
-	return next, nil
+	return &AppliedRoster{Roster: next, VisibleFrom: from}, nil
 }
 
 func (s *Service) pushPending(ctx context.Context, room string) {
@@ -540,9 +657,20 @@ func (s *Service) PostWraps(ctx context.Context, m Member, in e2ee.Signed) (int6
 	if err != nil {
 		return 0, fmt.Errorf("crisis: room %s: %w", m.Room, err)
 	}
-	if b.Epoch != room.Epoch {
-		return 0, &Error{Status: http.StatusConflict, Msg: "the wrap bundle is not for the room's current epoch: fetch the state, draw a key for this epoch and wrap it again",
+	// A bundle is for the current epoch, or for an earlier one when it
+	// hands a member admitted late in that epoch the sender's chain for
+	// the entries it wrote there after that member's admission (an
+	// admission followed at once by a removal): then every recipient must
+	// be able to read one of them.
+	if b.Epoch < 1 || b.Epoch > room.Epoch {
+		return 0, &Error{Status: http.StatusConflict, Code: CodeEpochConflict, Msg: "the wrap bundle is not for the room's current epoch: fetch the state, draw a key for this epoch and wrap it again",
 			Extra: map[string]any{"epoch": room.Epoch}}
+	}
+	var lastOfEpoch int64 // the sender's last position in an earlier epoch
+	if b.Epoch < room.Epoch {
+		if lastOfEpoch, err = s.st.SenderLastPos(ctx, m.Room, m.ID, b.Epoch); err != nil {
+			return 0, fmt.Errorf("crisis: last position of %s in epoch %d: %w", m.ID, b.Epoch, err)
+		}
 	}
 	if len(b.Wraps) == 0 || len(b.Wraps) > MaxMembers {
 		return 0, badRequest("a wrap bundle holds 1 to %d wraps", MaxMembers)
@@ -551,17 +679,22 @@ func (s *Service) PostWraps(ctx context.Context, m Member, in e2ee.Signed) (int6
 	if err != nil {
 		return 0, fmt.Errorf("crisis: members of %s: %w", m.Room, err)
 	}
-	admitted := map[string]bool{}
+	admitted := map[string]int64{} // member → visible_from
 	for _, mm := range members {
 		if mm.Status == StatusAdmitted {
-			admitted[mm.ID] = true
+			admitted[mm.ID] = mm.VisibleFrom
 		}
 	}
 	seen := map[string]bool{}
 	to := make([]string, 0, len(b.Wraps))
 	for _, w := range b.Wraps {
-		if !admitted[w.To] {
+		from, ok := admitted[w.To]
+		if !ok {
 			return 0, badRequest("a wrap is addressed to %q, who is not an admitted member of the room: wrap only for the members of the current roster", w.To)
+		}
+		if b.Epoch < room.Epoch && from > lastOfEpoch {
+			return 0, &Error{Status: http.StatusConflict, Code: CodeEpochConflict, Extra: map[string]any{"epoch": room.Epoch},
+				Msg: fmt.Sprintf("a wrap of epoch %d (the room is in epoch %d) is addressed to %q, who cannot read any entry you wrote in that epoch: wrap an earlier epoch only for members admitted before your last entry in it", b.Epoch, room.Epoch, w.To)}
 		}
 		if seen[w.To] {
 			return 0, badRequest("two wraps are addressed to %q", w.To)
@@ -603,8 +736,8 @@ type EventResult struct {
 	Resend bool
 }
 
-func chainConflict(msg string, epoch, lastSeq int64, lastHash string) *Error {
-	return &Error{Status: http.StatusConflict, Msg: msg,
+func chainConflict(code, msg string, epoch, lastSeq int64, lastHash string) *Error {
+	return &Error{Status: http.StatusConflict, Code: code, Msg: msg,
 		Extra: map[string]any{"epoch": epoch, "next_seq": lastSeq + 1, "prev": lastHash}}
 }
 
@@ -638,20 +771,20 @@ func (s *Service) AppendEvent(ctx context.Context, m Member, in e2ee.Signed) (Ev
 	resend := false
 	stored, err := s.st.AppendEvent(ctx, ev, env.Refs, func(st AppendState) (bool, error) {
 		if st.SenderStatus != StatusAdmitted {
-			return false, forbidden("you are no longer an admitted member of this room")
+			return false, coded(http.StatusForbidden, CodeMemberRemoved, "you are no longer an admitted member of this room")
 		}
 		if st.Existing != nil {
 			if st.Existing.Hash == hash {
 				resend = true
 				return true, nil
 			}
-			return false, chainConflict("you already sent another envelope with this seq: continue your chain from next_seq and prev", st.Room.Epoch, st.LastSeq, st.LastHash)
+			return false, chainConflict(CodeChainConflict, "you already sent another envelope with this seq: continue your chain from next_seq and prev", st.Room.Epoch, st.LastSeq, st.LastHash)
 		}
 		if env.Epoch != st.Room.Epoch {
-			return false, chainConflict(fmt.Sprintf("the room is in epoch %d, not %d: fetch the roster, send your new key's wraps and encrypt again", st.Room.Epoch, env.Epoch), st.Room.Epoch, st.LastSeq, st.LastHash)
+			return false, chainConflict(CodeEpochConflict, fmt.Sprintf("the room is in epoch %d, not %d: fetch the roster, send your new key's wraps and encrypt again", st.Room.Epoch, env.Epoch), st.Room.Epoch, st.LastSeq, st.LastHash)
 		}
 		if env.Seq != st.LastSeq+1 || env.Prev != st.LastHash {
-			return false, chainConflict("the envelope does not follow your last one: use next_seq and prev", st.Room.Epoch, st.LastSeq, st.LastHash)
+			return false, chainConflict(CodeChainConflict, "the envelope does not follow your last one: use next_seq and prev", st.Room.Epoch, st.LastSeq, st.LastHash)
 		}
 		if len(st.MissingRefs) > 0 {
 			return false, badRequest("the envelope cites %d entries that are not in the room (%s): cite only entries you received", len(st.MissingRefs), strings.Join(st.MissingRefs, ", "))

@@ -188,8 +188,9 @@ type Store interface {
 	RosterVersion(ctx context.Context, room string, version int64) (RosterRecord, error)
 	// ApplyRoster stores rec as the next version: plan sees the state in the
 	// transaction and says whom it admits and removes; the store then sets
-	// their status (admitted members see events from LastPos+1 on), the
-	// room's epoch and version.
+	// their status (admitted members see events from LastPos+1 on: their
+	// VisibleFrom, with the LastPos that plan saw), the room's epoch and
+	// version. No event is appended to the room in between.
 	ApplyRoster(ctx context.Context, rec RosterRecord, plan func(RosterState) (RosterPlan, error)) error
 
 	AddWraps(ctx context.Context, w WrapRecord) (int64, error)
@@ -203,6 +204,9 @@ type Store interface {
 	AppendEvent(ctx context.Context, ev Event, refs []string, check func(AppendState) (resend bool, err error)) (Event, error)
 	// Events returns events with pos > after, in order, at most limit.
 	Events(ctx context.Context, room string, after int64, limit int) ([]Event, error)
+	// SenderLastPos returns the position of sender's last event of epoch,
+	// 0 if none.
+	SenderLastPos(ctx context.Context, room, sender string, epoch int64) (int64, error)
 
 	PutBlob(ctx context.Context, b BlobMeta) error
 	Blob(ctx context.Context, room, id string) (BlobMeta, error)

@@ -239,8 +239,8 @@ func (s *srv) login(w http.ResponseWriter, r *http.Request) {
 	user := strings.ToLower(strings.TrimSpace(in.Username))
 	c.actor = "account:" + user
 	if s.logins != nil {
-		if blocked, until := s.logins.blocked(user, r.RemoteAddr); blocked {
-			wait := max(time.Until(until).Round(time.Minute), time.Minute)
+		if blocked, wait := s.logins.blocked(user, r.RemoteAddr); blocked {
+			wait = max(wait.Round(time.Minute), time.Minute)
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
 			s.refuse(r, c, "", http.StatusTooManyRequests, w,
 				fmt.Sprintf("too many failed sign-ins for this account or from this address: wait %s, then try again (an operator can reset a forgotten password with `rempart account password`)", wait))

@@ -1,9 +1,9 @@
 package server
 
 import (
-	"net"
-	"sync"
 	"time"
+
+	"github.com/rempart/rempart/internal/ratelimit"
 )
 
 // Sign-in throttling. Passwords are argon2id hashes and TOTP codes have a
@@ -20,81 +20,32 @@ const (
 )
 
 type loginLimiter struct {
-	mu    sync.Mutex
-	now   func() time.Time
-	fails map[string][]time.Time // "u:name" or "a:address" → recent failures
+	now   func() time.Time // the clock (tests set it)
+	fails *ratelimit.Window
 }
 
 func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{now: time.Now, fails: map[string][]time.Time{}}
+	l := &loginLimiter{now: time.Now}
+	l.fails = ratelimit.New(loginWindow, loginLimiterKeys, func() time.Time { return l.now() })
+	return l
 }
 
 func userKey(name string) string { return "u:" + name }
 
-func addrKey(remote string) string {
-	if host, _, err := net.SplitHostPort(remote); err == nil {
-		remote = host
-	}
-	return "a:" + remote
-}
+func addrKey(remote string) string { return "a:" + ratelimit.Host(remote) }
 
 // blocked reports whether a sign-in for user from remote must wait, and
-// until when.
-func (l *loginLimiter) blocked(user, remote string) (bool, time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	for _, k := range []struct {
-		key string
-		max int
-	}{{userKey(user), loginMaxPerUser}, {addrKey(remote), loginMaxPerAddr}} {
-		f := l.recent(k.key, now)
-		if len(f) >= k.max {
-			return true, f[len(f)-k.max].Add(loginWindow)
-		}
-	}
-	return false, time.Time{}
+// for how long.
+func (l *loginLimiter) blocked(user, remote string) (bool, time.Duration) {
+	return l.fails.Blocked(ratelimit.Limit{Key: userKey(user), Max: loginMaxPerUser}, ratelimit.Limit{Key: addrKey(remote), Max: loginMaxPerAddr})
 }
 
 // failed counts a failed sign-in.
 func (l *loginLimiter) failed(user, remote string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if len(l.fails) >= loginLimiterKeys {
-		for k := range l.fails {
-			if len(l.recent(k, now)) == 0 {
-				delete(l.fails, k)
-			}
-		}
-	}
-	for _, k := range []string{userKey(user), addrKey(remote)} {
-		if _, ok := l.fails[k]; !ok && len(l.fails) >= loginLimiterKeys {
-			continue // full of live entries: count the others only
-		}
-		l.fails[k] = append(l.recent(k, now), now)
-	}
+	l.fails.Add(userKey(user), addrKey(remote))
 }
 
 // succeeded clears the user name's failures.
 func (l *loginLimiter) succeeded(user string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, userKey(user))
-}
-
-// recent drops the failures older than the window and returns the rest.
-func (l *loginLimiter) recent(key string, now time.Time) []time.Time {
-	f := l.fails[key]
-	i := 0
-	for i < len(f) && now.Sub(f[i]) >= loginWindow {
-		i++
-	}
-	f = f[i:]
-	if len(f) == 0 {
-		delete(l.fails, key)
-		return nil
-	}
-	l.fails[key] = f
-	return f
+	l.fails.Clear(userKey(user))
 }

@@ -27,7 +27,7 @@ interface Room {
   parsed: Roster;
   members: Map<string, Member>;
   invites: Map<string, boolean>;
-  events: { pos: number; body: string; sig: string; received_at: string; sender: string; seq: number; hash: string }[];
+  events: { pos: number; body: string; sig: string; received_at: string; sender: string; seq: number; hash: string; epoch: number }[];
   hashes: Set<string>;
   wraps: { id: number; body: string; sig: string; to: string[] }[];
   blobs: Map<string, Uint8Array>;
@@ -38,6 +38,8 @@ export class FakeRelay {
   rooms = new Map<string, Room>();
   offline = new Set<string>(); // member tokens whose device is "offline"
   requests: string[] = [];
+  /** the relay's clock minus the devices' (received_at): clocks disagree */
+  skewMs = 0;
   private wrapSeq = 0;
 
   fetch = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
@@ -99,6 +101,7 @@ export class FakeRelay {
         room: room.id, you: { id: me.id, status: me.status }, roster: room.roster,
         pending: isCoord ? [...room.members.values()].filter((m) => m.status === 'pending').map(({ id, name, sign, dh, proof, joined_at }) => ({ id, name, sign, dh, proof, joined_at })) : [],
         epoch: room.parsed.epoch, last_pos: room.events.length, online: [],
+        visible_from: this.visibleFrom(room),
       }];
     }
     if (me.status !== 'member') return [403, { error: 'wait for the coordinator to admit you' }];
@@ -121,9 +124,12 @@ export class FakeRelay {
       for (const m of r.members) {
         const d = room.members.get(m.id);
         if (!d || d.sign !== m.sign || d.dh !== m.dh || d.proof !== m.proof) return [400, { error: 'keys differ' }];
+      }
+      for (const m of r.members) {
+        const d = room.members.get(m.id)!;
         if (d.status === 'pending') {
           d.status = 'member';
-          room.admittedAt.set(m.id, room.events.length);
+          room.admittedAt.set(m.id, room.events.length); // reads from events.length + 1 on
         }
       }
       for (const id of r.removed) {
@@ -132,13 +138,22 @@ export class FakeRelay {
       }
       room.roster = s;
       room.parsed = r;
-      return [200, {}];
+      return [200, { version: r.version, epoch: r.epoch, visible_from: room.events.length + 1 }];
     }
     if (what === 'wraps') {
       if (method === 'POST') {
         const s = json() as Signed;
         const b = JSON.parse(s.body);
         if (b.sender !== me.id || !(await verifySigned(me.sign, 'rempart-crisis-wraps-v1', room.id, s))) return [400, { error: 'bad bundle' }];
+        // As the Go relay: the current epoch, or an earlier one for members
+        // who can read one of the sender's entries of it.
+        if (b.epoch > room.parsed.epoch) return [409, { error: 'not the current epoch', code: 'epoch_conflict', epoch: room.parsed.epoch }];
+        const vis = this.visibleFrom(room);
+        const last = Math.max(0, ...room.events.filter((e) => e.sender === me.id && e.epoch === b.epoch).map((e) => e.pos));
+        for (const w of b.wraps as { to: string }[]) {
+          if (vis[w.to] === undefined) return [400, { error: 'not an admitted member' }];
+          if (b.epoch < room.parsed.epoch && vis[w.to] > last) return [409, { error: 'cannot read any entry of that epoch', code: 'epoch_conflict', epoch: room.parsed.epoch }];
+        }
         const id = ++this.wrapSeq;
         room.wraps.push({ id, body: s.body, sig: s.sig, to: b.wraps.map((w: { to: string }) => w.to) });
         return [201, { id }];
@@ -160,7 +175,7 @@ export class FakeRelay {
         for (const r of e.refs) if (!room.hashes.has(r)) return [400, { error: 'unknown ref' }];
         me.seq = e.seq;
         me.last = hash;
-        const ev = { pos: room.events.length + 1, body: s.body, sig: s.sig, received_at: new Date().toISOString(), sender: me.id, seq: e.seq, hash };
+        const ev = { pos: room.events.length + 1, body: s.body, sig: s.sig, received_at: new Date(Date.now() + this.skewMs).toISOString(), sender: me.id, seq: e.seq, hash, epoch: e.epoch as number };
         room.events.push(ev);
         room.hashes.add(hash);
         return [201, { pos: ev.pos, hash, received_at: ev.received_at }];
@@ -181,6 +196,13 @@ export class FakeRelay {
       return b ? [200, b] : [404, { error: 'no such file' }];
     }
     return [404, { error: 'no such endpoint' }];
+  }
+
+  /** Each admitted member's admission position (state, roster answer). */
+  private visibleFrom(room: Room): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const m of room.members.values()) if (m.status === 'member') out[m.id] = (room.admittedAt.get(m.id) ?? 0) + 1;
+    return out;
   }
 
   /** Raw stored events, as a test reading the server's database would. */

@@ -24,3 +24,26 @@ describe('dictionary', () => {
     setLang(before);
   });
 });
+
+describe('relay errors', () => {
+  it('every code the app words has its text in both languages, with the server message as fallback', async () => {
+    const { RELAY_CODES } = await import('../src/errors');
+    for (const c of RELAY_CODES) {
+      expect(Object.keys(fr), c).toContain(`srv_${c}`);
+      expect(Object.keys(en), c).toContain(`srv_${c}`);
+    }
+    const { ApiError } = await import('../src/protocol/api');
+    const { errorText } = await import('../src/ui/hooks');
+    const before = getLang();
+    setLang('fr');
+    const limited = new ApiError(429, 'too many requests to join…', { error: 'too many requests to join…', code: 'join_rate_limited', retry_after: 420 });
+    expect(errorText(limited)).toBe('Trop de demandes pour rejoindre une salle depuis ce réseau. Attendez 7 min, puis rouvrez le lien d’invitation.');
+    expect(errorText(new ApiError(410, 'used', { error: 'used', code: 'invite_used' }))).toMatch(/déjà servi/);
+    setLang('en');
+    expect(errorText(new ApiError(410, 'used', { error: 'used', code: 'invite_used' }))).toMatch(/already been used/);
+    // An unknown code, or none: the server's own message.
+    expect(errorText(new ApiError(409, 'the roster moved on', { error: 'the roster moved on', code: 'some_new_code' }))).toBe('the roster moved on');
+    expect(errorText(new ApiError(400, 'plain message', { error: 'plain message' }))).toBe('plain message');
+    setLang(before);
+  });
+});

@@ -8,7 +8,11 @@ import { join } from 'node:path';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-export function launch() {
+/**
+ * media: true adds Chromium's fake camera and microphone (a test pattern and
+ * a beep), granted without a prompt, and lets sound play without a click.
+ */
+export function launch({ media = false } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -20,6 +24,7 @@ export function launch() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(media ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'] : []),
     ],
   });
 }
@@ -36,10 +41,10 @@ export class Device {
     this.page = undefined;
   }
 
-  static async open(browser, name, origin, locale = 'en-US') {
+  static async open(browser, name, origin, locale = 'en-US', { permissions } = {}) {
     // ignoreHTTPSErrors: the server's certificate comes from its own local
     // CA; only 127.0.0.1 is ever reached (the route below refuses the rest).
-    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, locale, acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, locale, acceptDownloads: true, viewport: { width: 1100, height: 900 }, permissions });
     const d = new Device(name, ctx, origin);
     await ctx.route('**/*', (route) => {
       const u = route.request().url();

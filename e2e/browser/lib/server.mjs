@@ -13,7 +13,8 @@ export const REPO = resolve(fileURLToPath(new URL('../../../', import.meta.url))
 
 /** The rempart binary under test: $REMPART_BIN, or bin/rempart (built by scripts/browser-e2e.sh). */
 export function rempartBin() {
-  const bin = process.env.REMPART_BIN || join(REPO, 'bin', 'rempart');
+  // Absolute: the server runs in its own HOME folder (REMPART_BIN=../../bin/rempart works).
+  const bin = resolve(process.env.REMPART_BIN || join(REPO, 'bin', 'rempart'));
   if (!existsSync(bin)) {
     throw new Error(`${bin} does not exist: run the suite with scripts/browser-e2e.sh (it builds the web app and the binary), or set REMPART_BIN`);
   }

@@ -23,9 +23,12 @@ import (
 const DependencyDescriptorURI = "https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension"
 
 // NewMediaEngine returns the codecs and header extensions the crisis room
-// negotiates. Browsers encrypt frames with SFrame inside encoded transforms,
-// so any codec works; RTX and FEC are left out: retransmissions reuse the
-// original SSRC so the SFU's packet caches serve them.
+// negotiates. Browsers encrypt whole frames with SFrame inside encoded
+// transforms. VP8 and VP9 packetizers treat a frame as opaque bytes, so
+// they carry ciphertext; H.264 is not offered because its packetizer splits
+// frames at NAL start codes, which ciphertext does not have. RTX and FEC
+// are left out: retransmissions reuse the original SSRC so the SFU's packet
+// caches serve them.
 func NewMediaEngine() (*webrtc.MediaEngine, error) {
 	m := &webrtc.MediaEngine{}
 	videoFB := []webrtc.RTCPFeedback{
@@ -46,11 +49,6 @@ func NewMediaEngine() (*webrtc.MediaEngine, error) {
 		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeVP9, ClockRate: 90000, SDPFmtpLine: "profile-id=0", RTCPFeedback: videoFB,
 		}, PayloadType: 98}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-			SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-			RTCPFeedback: videoFB,
-		}, PayloadType: 102}, webrtc.RTPCodecTypeVideo},
 	}
 	for _, c := range codecs {
 		if err := m.RegisterCodec(c.c, c.typ); err != nil {

@@ -471,6 +471,17 @@ func (c *CrisisStore) Events(ctx context.Context, room string, after int64, limi
 	return out, nil
 }
 
+// SenderLastPos returns the position of a sender's last event of an epoch,
+// 0 if none.
+func (c *CrisisStore) SenderLastPos(ctx context.Context, room, sender string, epoch int64) (int64, error) {
+	var pos sql.NullInt64
+	err := c.s.db.QueryRowContext(ctx, c.s.q("SELECT MAX(pos) FROM crisis_events WHERE room_id = ? AND sender = ? AND epoch = ?"), room, sender, epoch).Scan(&pos)
+	if err != nil {
+		return 0, fmt.Errorf("store: last position of %s in epoch %d of %s: %w", sender, epoch, room, err)
+	}
+	return pos.Int64, nil
+}
+
 // PutBlob records an attachment; ErrExists if it is there already.
 func (c *CrisisStore) PutBlob(ctx context.Context, b crisis.BlobMeta) error {
 	_, err := c.s.db.ExecContext(ctx, c.s.q("INSERT INTO crisis_blobs (room_id, id, size, uploader, created_at) VALUES (?, ?, ?, ?, ?)"),

@@ -298,3 +298,96 @@ func TestMigrationCoordinatorRole(t *testing.T) {
 		})
 	}
 }
+
+// TestCrisisAdmissionConcurrent: an admission applied while members write
+// takes effect at one position: every event stored before it (in the
+// database's order, not this process's) is before the member's
+// visible_from, every event stored after it is at or after. SenderLastPos
+// finds a sender's last position of an epoch.
+func TestCrisisAdmissionConcurrent(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		cs := e.s.Crisis()
+		crisisRoom(t, e, "room", "")
+		now := e.clock.Now()
+		for _, id := range []string{"w1", "w2", "n"} {
+			must(t, cs.CreateInvite(ctx, crisis.Invite{Room: "room", TokenHash: tokenHash(id), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+			must(t, cs.ConsumeInvite(ctx, "room", tokenHash(id), now, pendingMember("room", id, now)))
+		}
+		var mu sync.Mutex
+		var order []string // "e:<sender>-<seq>" or "admit", in transaction order
+		note := func(s string) {
+			mu.Lock()
+			order = append(order, s)
+			mu.Unlock()
+		}
+		const each = 40
+		var wg sync.WaitGroup
+		errs := make(chan error, 3)
+		for _, sender := range []string{"c0", "w1", "w2"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int64(1); i <= each; i++ {
+					h := fmt.Sprintf("%s-%d", sender, i)
+					_, err := cs.AppendEvent(ctx, crisis.Event{Room: "room", Sender: sender, Seq: i, Hash: h, Epoch: 1}, nil,
+						func(crisis.AppendState) (bool, error) { note("e:" + h); return false, nil })
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(2 * time.Millisecond)
+		var seen int64
+		err := cs.ApplyRoster(ctx, crisis.RosterRecord{Room: "room", Version: 2, Epoch: 1, Body: "{}", Sig: "s", CreatedAt: now},
+			func(st crisis.RosterState) (crisis.RosterPlan, error) {
+				note("admit")
+				seen = st.Room.LastPos
+				return crisis.RosterPlan{Admit: []string{"n"}}, nil
+			})
+		must(t, err)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		members, err := cs.Members(ctx, "room")
+		must(t, err)
+		var from int64
+		for _, m := range members {
+			if m.ID == "n" {
+				from = m.VisibleFrom
+			}
+		}
+		if from != seen+1 {
+			t.Fatalf("visible_from %d, the roster saw last_pos %d", from, seen)
+		}
+		list, err := cs.Events(ctx, "room", 0, 1000)
+		must(t, err)
+		pos := map[string]int64{}
+		for _, ev := range list {
+			pos["e:"+ev.Hash] = ev.Pos
+		}
+		before := true
+		for _, o := range order {
+			if o == "admit" {
+				before = false
+				continue
+			}
+			if p := pos[o]; before != (p < from) {
+				t.Fatalf("%s at pos %d, stored %s the admission at %d", o, p, map[bool]string{true: "before", false: "after"}[before], from)
+			}
+		}
+		t.Logf("admission at %d of %d events", from, len(list))
+		last, err := cs.SenderLastPos(ctx, "room", "w1", 1)
+		must(t, err)
+		if last != pos[fmt.Sprintf("e:w1-%d", each)] {
+			t.Fatalf("SenderLastPos %d, want %d", last, pos[fmt.Sprintf("e:w1-%d", each)])
+		}
+		if last, err := cs.SenderLastPos(ctx, "room", "w1", 2); err != nil || last != 0 {
+			t.Fatalf("SenderLastPos of an epoch with no event: %d, %v", last, err)
+		}
+	})
+}

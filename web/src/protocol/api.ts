@@ -103,8 +103,9 @@ export const api = {
   async state(token: string, room: string): Promise<RoomState> {
     return (await call<RoomState>('GET', `${r(room)}/state`, token)).data;
   },
-  async putRoster(token: string, room: string, s: Signed): Promise<void> {
-    await call('PUT', `${r(room)}/roster`, token, s);
+  /** visible_from: the position from which the roster takes effect (the members it admits read from there). */
+  async putRoster(token: string, room: string, s: Signed): Promise<{ version?: number; epoch?: number; visible_from?: number }> {
+    return (await call<{ version?: number; epoch?: number; visible_from?: number }>('PUT', `${r(room)}/roster`, token, s)).data ?? {};
   },
   async postWraps(token: string, room: string, s: Signed): Promise<{ id: string | number }> {
     return (await call<{ id: string | number }>('POST', `${r(room)}/wraps`, token, s)).data;

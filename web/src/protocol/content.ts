@@ -57,12 +57,29 @@ export interface MetaContent {
   t: 'meta';
   title: string;
 }
+/**
+ * A member's media key for the call (docs/crisis-e2ee.md, "Media"): never
+ * shown (logbook, chat, export skip it) but an entry like any other for
+ * the chains and verification. `kid` is -1 and `key` empty when the entry
+ * is malformed (it stays hidden and is not used).
+ */
+export interface MediaKeyContent {
+  t: 'media_key';
+  suite: number;
+  kid: number;
+  key: string; // b64u, 32 bytes
+}
 export interface UnknownContent {
   t: string;
   [k: string]: unknown;
 }
 
-export type Content = LogContent | StatusContent | ChatContent | TaskContent | ContactContent | MetaContent;
+export type Content = LogContent | StatusContent | ChatContent | TaskContent | ContactContent | MetaContent | MediaKeyContent;
+
+/** Content types that are protocol, not something a member wrote: never listed. */
+export function isHiddenContent(c: Content | null | undefined): boolean {
+  return c?.t === 'media_key';
+}
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const strOrNull = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -131,6 +148,12 @@ export function normalizeContent(raw: unknown): Content | null {
       };
     case 'meta':
       return { t: 'meta', title: str(o.title) };
+    case 'media_key': {
+      const ok = typeof o.suite === 'number' && Number.isSafeInteger(o.kid) && (o.kid as number) >= 0 && typeof o.key === 'string';
+      return ok
+        ? { t: 'media_key', suite: o.suite as number, kid: o.kid as number, key: o.key as string }
+        : { t: 'media_key', suite: 0, kid: -1, key: '' };
+    }
     default:
       return null;
   }

@@ -289,6 +289,7 @@ export class RoomClient {
           await this.ingestLive({ pos: m.pos, body: m.body, sig: m.sig, received_at: m.received_at });
           break;
         case 'roster':
+          this.noteVisibleFrom(m.visible_from);
           await this.applyRoster({ body: m.body, sig: m.sig });
           await this.duties();
           break;
@@ -341,6 +342,7 @@ export class RoomClient {
       // The server answers: if the live connection is waiting out its
       // backoff, connect now rather than in up to 30 s.
       if (this.conn !== 'online') this.live?.kick();
+      this.noteVisibleFrom(st.visible_from);
       if (st.roster) await this.applyRoster(st.roster);
       this.pending = Array.isArray(st.pending) ? st.pending : [];
       if (Array.isArray(st.online)) this.online = new Set(st.online);
@@ -682,46 +684,133 @@ export class RoomClient {
   }
 
   /**
-   * Sends wraps of my chain for the current epoch to every member who has
-   * not received one. A member admitted after I wrote gets my chain at the
-   * first index I used after their admission (the roster's time), so they
-   * read from when they were admitted and not before.
+   * Sender-key duties towards members admitted after I drew a chain: they
+   * run in the outbox's flush (wraps go out between two entries, never
+   * while one of mine is on its way), so this only starts a flush.
    */
   private async duties(): Promise<void> {
     if (!this.roster || !this.admitted || this.removed) return;
-    const epoch = this.roster.epoch;
-    const ch = this.ownChains.get(epoch);
-    if (!ch) return; // nothing written in this epoch yet: wraps go out with the first write
-    await this.sendWraps(ch);
+    await this.flush();
   }
 
-  private async sendWraps(ch: ChainRecord): Promise<void> {
-    if (!this.roster) return;
-    const sent = await this.store.wrapsSent(this.room, ch.epoch);
-    const todo = this.roster.members.filter((m) => m.id !== this.rec.memberId && !sent.has(m.id));
-    if (!todo.length && sent.size > 0) return;
-    if (!todo.length) {
-      // Nobody else yet: record the epoch as handled; later admissions get
-      // their own wrap.
-      return;
+  /**
+   * At the start of each round of the flush: the wraps owed to members
+   * admitted late, for each epoch I wrote in (an admission followed at once
+   * by a removal leaves a debt in the epoch that ended). `head` is the
+   * entry about to be sent: sealed already, it may or may not be stored by
+   * the relay, so its epoch waits for the next round.
+   */
+  private async lateWraps(head: OutboxItem | undefined): Promise<void> {
+    if (!this.roster || !this.admitted || this.removed) return;
+    try {
+      for (const ch of [...this.ownChains.values()].sort((a, b) => a.epoch - b.epoch)) {
+        await this.sendWraps(ch, head?.sealed?.epoch === ch.epoch);
+      }
+    } catch (e) {
+      // Offline: owed wraps wait for the next flush; the entries go on.
+      if (!isNetworkError(e)) this.report(e);
     }
-    const chain = this.chains.get(chainKey(ch.sender, ch.epoch))!;
-    let index = ch.next ?? 0;
-    if (sent.size > 0 || index > 0) {
-      // Later admission: the first of my entries received after the roster
-      // that admitted them.
-      const since = this.roster.time;
-      const mine = this.verifier.checks.filter(
-        (c) => c.env?.sender === this.rec.memberId && c.env.epoch === ch.epoch && (c.receivedAt ?? c.env.time) >= since,
-      );
-      if (mine.length) index = Math.min(index, ...mine.map((c) => c.env!.i));
-    }
-    const ck = await chain.chainKey(index);
-    const bundle = await makeWrapBundle(this.rec.signKeys.privateKey, this.room, ch.epoch, this.rec.memberId, todo, index, ck);
-    await api.postWraps(this.rec.token, this.room, bundle);
-    for (const m of todo) sent.add(m.id);
-    await this.store.putWrapsSent(this.room, ch.epoch, sent);
   }
+
+  /** wrapsSent per epoch: members given my chain, or who need none. */
+  private wrapsDone = new Map<number, Set<string>>();
+
+  /**
+   * My envelopes of an epoch known here, {i, pos} in position order; or
+   * undefined while the relay has confirmed an envelope of mine that has
+   * not been received yet (its position is unknown).
+   */
+  private ownEntries(epoch: number): { i: number; pos: number }[] | undefined {
+    let seq = 0;
+    const out: { i: number; pos: number }[] = [];
+    for (const c of this.verifier.checks) {
+      const e = c.env;
+      if (!e || e.sender !== this.rec.memberId) continue;
+      seq = Math.max(seq, e.seq);
+      if (e.epoch === epoch) out.push({ i: e.i, pos: c.pos });
+    }
+    if (seq < this.rec.seq) return undefined;
+    return out.sort((a, b) => a.pos - b.pos);
+  }
+
+  /**
+   * Wraps my chain `ch` for every member of the roster who was in its
+   * epoch and has not had it. The relay orders envelopes (`pos`) and says
+   * at which position each member was admitted (`visible_from`): a member
+   * gets my chain at the index of my first envelope of the epoch at or
+   * after that position, or at my next index if I wrote none since. So an
+   * entry I write as they are admitted is readable by them, and nothing
+   * before their admission is. A member whose index cannot be known yet
+   * (position not received, `inFlight`: an entry of mine of this epoch may
+   * or may not be stored, or a confirmed entry not received yet) is left
+   * for a later round. In an epoch that is over, a member admitted after
+   * my last entry of it needs nothing.
+   * Runs only inside the flush (lateWraps, seal).
+   */
+  private async sendWraps(ch: ChainRecord, inFlight = false): Promise<void> {
+    if (!this.roster) return;
+    const epoch = ch.epoch;
+    const current = epoch === this.roster.epoch;
+    let done = this.wrapsDone.get(epoch);
+    if (!done) {
+      done = await this.store.wrapsSent(this.room, epoch);
+      this.wrapsDone.set(epoch, done);
+    }
+    const todo = this.roster.members.filter((m) => m.id !== this.rec.memberId && m.since <= epoch && !done.has(m.id));
+    if (!todo.length) return;
+    const next = ch.next ?? 0;
+    const groups = new Map<number, RosterMember[]>();
+    const needNone: string[] = [];
+    let mine: { i: number; pos: number }[] | undefined;
+    for (const m of todo) {
+      let index: number | undefined;
+      if (next === 0) {
+        // Nothing written with this chain: whoever is listed reads all of it.
+        if (!current) {
+          needNone.push(m.id);
+          continue;
+        }
+        index = 0;
+      } else {
+        const from = this.visibleFrom.get(m.id);
+        if (from === undefined) continue;
+        mine ??= this.ownEntries(epoch);
+        if (!mine) return;
+        const first = mine.find((e) => e.pos >= from);
+        if (first) index = first.i;
+        else if (inFlight) continue;
+        else if (current) index = next;
+        else {
+          needNone.push(m.id);
+          continue;
+        }
+      }
+      groups.set(index, [...(groups.get(index) ?? []), m]);
+    }
+    const chain = this.chains.get(chainKey(ch.sender, epoch))!;
+    for (const [index, to] of groups) {
+      const ck = await chain.chainKey(index);
+      const bundle = await makeWrapBundle(this.rec.signKeys.privateKey, this.room, epoch, this.rec.memberId, to, index, ck);
+      await api.postWraps(this.rec.token, this.room, bundle);
+      for (const m of to) done.add(m.id);
+      await this.store.putWrapsSent(this.room, epoch, done);
+    }
+    if (needNone.length) {
+      for (const id of needNone) done.add(id);
+      await this.store.putWrapsSent(this.room, epoch, done);
+    }
+  }
+
+  /** Admission positions from the relay (state, roster push, roster answer). */
+  private noteVisibleFrom(v: Record<string, number> | undefined): void {
+    if (!v || typeof v !== 'object') return;
+    for (const [id, pos] of Object.entries(v)) {
+      if (Number.isSafeInteger(pos) && pos >= 1) this.visibleFrom.set(id, pos);
+    }
+  }
+
+  /** member id → first position it may read (its admission) */
+  private visibleFrom = new Map<string, number>();
 
   // ----------------------------------------------------------------- outbox
 
@@ -775,6 +864,7 @@ export class RoomClient {
       const items = await this.store.outbox(this.room);
       this.outboxCount = items.length;
       this.changed();
+      await this.lateWraps(items[0]);
       const item = items[0];
       if (!item) return;
       try {
@@ -804,6 +894,7 @@ export class RoomClient {
           await this.store.putOutbox(item);
           if (typeof b.epoch === 'number' && b.epoch !== this.epoch) {
             const st = await api.state(this.rec.token, this.room);
+            this.noteVisibleFrom(st.visible_from);
             await this.applyRoster(st.roster);
             if (this.epoch !== b.epoch) throw new AppError('epoch_disagree', 'the server and the member list disagree on the key period: reload the page');
           }
@@ -855,7 +946,11 @@ export class RoomClient {
       removed: next.removed,
     };
     const s = await signObject(this.rec.signKeys.privateKey, LABEL_ROSTER, this.room, r);
-    await api.putRoster(this.rec.token, this.room, s);
+    const res = await api.putRoster(this.rec.token, this.room, s);
+    if (typeof res.visible_from === 'number') {
+      const had = new Set(this.roster?.members.map((m) => m.id));
+      this.noteVisibleFrom(Object.fromEntries(r.members.filter((m) => !had.has(m.id)).map((m) => [m.id, res.visible_from!])));
+    }
     await this.applyRoster(s);
   }
 
@@ -870,6 +965,7 @@ export class RoomClient {
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 409)) throw e;
       const st = await api.state(this.rec.token, this.room);
+      this.noteVisibleFrom(st.visible_from);
       await this.applyRoster(st.roster);
       await this.putRoster(next(this.requireRoster()));
     }

@@ -39,6 +39,8 @@ export interface RoomState {
   epoch?: number;
   last_pos?: number;
   online?: string[];
+  /** each admitted member's admission position: the first event it may read */
+  visible_from?: Record<string, number>;
 }
 
 export interface RawEvent {
@@ -66,7 +68,7 @@ export interface RoomSummary {
 
 export type WsMessage =
   | ({ type: 'event' } & RawEvent)
-  | ({ type: 'roster' } & Signed)
+  | ({ type: 'roster'; visible_from?: Record<string, number> } & Signed)
   | ({ type: 'wraps' } & WrapRecord)
   | { type: 'pending'; pending?: PendingMember[] }
   | { type: 'presence'; online: string[] }

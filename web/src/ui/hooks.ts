@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Store } from '../store/db';
 import type { RoomClient } from '../protocol/room';
-import { AppError } from '../errors';
+import { AppError, relayCode, relayVars } from '../errors';
+import { ApiError } from '../protocol/api';
 import { RosterError } from '../crypto/roster';
 import { t } from '../i18n';
 import type { Key } from '../i18n/dict';
@@ -63,6 +64,10 @@ export function setSession(s: Session | undefined): void {
 export function errorText(e: unknown): string {
   if (e instanceof AppError) return t(`err_${e.key}` as Key, e.vars);
   if (e instanceof RosterError) return t('roster_alarm');
+  if (e instanceof ApiError) {
+    const code = relayCode(e.body);
+    if (code) return t(`srv_${code}` as Key, relayVars(e.body));
+  }
   if (e instanceof Error) return e.message;
   return String(e);
 }

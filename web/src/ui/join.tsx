@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { t, useLang } from '../i18n';
 import { ApiError } from '../protocol/api';
+import { relayCode } from '../errors';
 import { joinRoom } from '../protocol/setup';
 import { LangSwitch } from './app';
 import { Lock } from './icons';
@@ -40,7 +41,8 @@ export function Join(props: { room?: string; invite?: string; coordinatorSign?: 
       // Replace the link (and its one-time token) in the history.
       location.replace(`#/room/${room}`);
     } catch (e) {
-      setErr(e instanceof ApiError && e.status === 410 ? t('join_used') : errorText(e));
+      // A relay that gives a code is worded precisely (used, expired, not valid…).
+      setErr(e instanceof ApiError && e.status === 410 && !relayCode(e.body) ? t('join_used') : errorText(e));
       setBusy(false);
     }
   };

@@ -2,7 +2,7 @@
 // raw events, as Markdown and PDF. Every entry carries its author, times,
 // hash and a ✔ or the reason it fails; a summary comes first.
 import { keyMessage, type Problem, type Verified } from '../crypto/verify';
-import { normalizeContent, type Content } from '../protocol/content';
+import { isHiddenContent, normalizeContent, type Content } from '../protocol/content';
 
 export interface ReportEntry {
   pos: number;
@@ -64,6 +64,9 @@ function describe(c: Content, L: ReportLabels): { kind: string; text: string; ha
       return { kind: L.kind('contact'), text: `${c.deleted ? '(-) ' : ''}${c.name}, ${c.org}, ${c.phone} ${c.email}`.trim() };
     case 'meta':
       return { kind: L.kind('meta'), text: c.title };
+    case 'media_key':
+      // Only reached for an entry that fails verification; the key itself is never printed.
+      return { kind: L.kind('media_key'), text: '' };
   }
 }
 
@@ -72,7 +75,10 @@ export function buildReport(
   opts: { title: string; room: string; by: string; name(id: string): string; labels: ReportLabels; now?: string },
 ): Report {
   const L = opts.labels;
-  const entries: ReportEntry[] = v.checks.map((c) => {
+  // Call keys (media_key) are counted and verified like every entry, but not
+  // listed: they are protocol, not something a member wrote.
+  const listed = v.checks.filter((c) => !(c.verified && c.plain !== undefined && isHiddenContent(normalizeContent(c.plain))));
+  const entries: ReportEntry[] = listed.map((c) => {
     const e = c.env;
     const author = e ? opts.name(e.sender) : '?';
     let kind = '?',

@@ -10,6 +10,8 @@ import { LangSwitch } from './app';
 import { errorText, getStore, useRoomVersion } from './hooks';
 import { QR } from './qr';
 import { Lock } from './icons';
+import { endCallFor, existingCall } from '../call/call';
+import { CallTab } from './tabs/call';
 import { ChatTab } from './tabs/chat';
 import { DecisionsTab, LogbookTab } from './tabs/logbook';
 import { DirectoryTab } from './tabs/directory';
@@ -18,7 +20,7 @@ import { MembersTab } from './tabs/members';
 import { StatusTab } from './tabs/status';
 import { TasksTab } from './tabs/tasks';
 
-const TABS = ['logbook', 'chat', 'status', 'tasks', 'decisions', 'directory', 'members', 'export'] as const;
+const TABS = ['logbook', 'chat', 'call', 'status', 'tasks', 'decisions', 'directory', 'members', 'export'] as const;
 type Tab = (typeof TABS)[number];
 
 export function StatusBar(props: { c: RoomClient }) {
@@ -91,6 +93,7 @@ export function RoomPage(props: { room: string; tab: string }) {
     })();
     return () => {
       gone = true;
+      if (client) endCallFor(client);
       client?.stop();
     };
   }, [props.room]);
@@ -160,6 +163,7 @@ export function RoomPage(props: { room: string; tab: string }) {
               >
                 {t(`tab_${k}`)}
                 {k === 'members' && c.isCoordinator && c.pending.length > 0 ? ` (${c.pending.length})` : ''}
+                {k === 'call' && existingCall(c)?.active ? <span class="in-call" title={t('call_in_progress')}> ●</span> : null}
               </a>
             ))}
           </nav>
@@ -167,6 +171,7 @@ export function RoomPage(props: { room: string; tab: string }) {
             {tab === 'logbook' && <LogbookTab c={c} />}
             {tab === 'decisions' && <DecisionsTab c={c} />}
             {tab === 'chat' && <ChatTab c={c} />}
+            {tab === 'call' && <CallTab c={c} />}
             {tab === 'status' && <StatusTab c={c} />}
             {tab === 'tasks' && <TasksTab c={c} />}
             {tab === 'directory' && <DirectoryTab c={c} />}

@@ -7,7 +7,7 @@ import type { RoomClient } from '../../protocol/room';
 import { download, errorText } from '../hooks';
 import { buildReport, toMarkdown, toPdf, type Report } from '../report';
 
-const OTHER = { status: 'kind_status', chat: 'tab_chat', task: 'kind_task', contact: 'kind_contact', meta: 'kind_meta' } as const;
+const OTHER = { status: 'kind_status', chat: 'tab_chat', task: 'kind_task', contact: 'kind_contact', meta: 'kind_meta', media_key: 'kind_media_key' } as const;
 
 function labels() {
   return {
