@@ -78,6 +78,7 @@ func (s *srv) routes(repos http.Handler) http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{name}/notifications", s.authed(s.getNotifications))
 	mux.HandleFunc("PUT /v1/tenants/{name}/notifications", s.authed(s.setNotifications))
 	mux.HandleFunc("POST /v1/tenants/{name}/notifications/test", s.authed(s.testNotifications))
+	s.planRoutes(mux) // continuity plans (plan_api.go)
 	if s.crisis != nil {
 		mux.Handle("/v1/crisis/", s.crisis)
 	} else {

@@ -266,7 +266,7 @@ func TestMigrationCoordinatorRole(t *testing.T) {
 
 			s, err := e.open(t, e.options())
 			must(t, err)
-			if v, _ := s.AppliedMigrations(ctx); v[len(v)-1] != 5 {
+			if v, _ := s.AppliedMigrations(ctx); v[len(v)-1] != SchemaVersion() {
 				t.Fatalf("migrations %v", v)
 			}
 			p, err := s.CheckToken(ctx, tok)

@@ -284,6 +284,24 @@ var migrations = []migration{
 			PRIMARY KEY (room_id, id)
 		)`,
 	}},
+	{version: 6, name: "continuity plans: every version of each tenant's plan", stmts: []string{
+		// One row per saved version, never updated nor deleted: version
+		// runs 1, 2, 3... per tenant (the primary key refuses a second
+		// writer of the same version: optimistic concurrency). plan is the
+		// canonical JSON (package continuity), sha256 its hash; source is
+		// the YAML file as applied ("" when saved as JSON).
+		`CREATE TABLE plan_versions (
+			tenant_id BIGINT NOT NULL REFERENCES tenants (id),
+			version BIGINT NOT NULL,
+			created_at BIGINT NOT NULL,
+			created_by TEXT NOT NULL,
+			note TEXT NOT NULL,
+			plan TEXT NOT NULL,
+			sha256 TEXT NOT NULL,
+			source TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, version)
+		)`,
+	}},
 }
 
 // SchemaVersion is the newest schema version this package knows.
