@@ -1,15 +1,23 @@
-// Crisis room calls, end to end, in Debian's chromium (fake camera and
-// microphone) against a real `rempart server` and its SFU (issue 5):
+// Crisis room calls, end to end, in Debian's chromium (fake camera, fake
+// screen, and a fake microphone that plays a voice-like WAV loop) against a
+// real `rempart server` and its SFU (issue 5):
 //
 //   a coordinator creates a room and admits four members: A, B and C, and K,
 //   whose page drops every media key it is given (test option testDropKeys);
-//   the four join the call with sound and camera. Each of A, B and C decodes
-//   the others' video (getStats framesDecoded grows) and the SFrame layer
-//   decrypts both video and audio of each (counters grow per person). K
-//   receives the same packets (bytesReceived > 0) but decrypts nothing and
-//   decodes no frame. The coordinator removes C: C's call ends ("removed")
-//   and its counters stop; A and B go on decoding each other under the new
-//   epoch's keys.
+//   the four join the call with sound and camera. The coordinator joins to
+//   listen only: the four see its tile (initials, "listening only"), which
+//   goes when it leaves. Each of A, B and C decodes the others' video
+//   (getStats framesDecoded grows) and the SFrame layer decrypts both video
+//   and audio of each (counters grow per person). K receives the same
+//   packets (bytesReceived > 0) but decrypts nothing and decodes no frame.
+//   The large tile follows the speaker: with only A's microphone on, every
+//   other page shows A large; then only B's, and they show B. A shares its
+//   screen (a real getDisplayMedia: Chromium's fake-UI flags pick a fake
+//   screen without a picker): B and C decode it (framesDecoded grows on the
+//   screen track, video decrypt counters grow) and show it large; when A
+//   stops, the share leaves their pages. The coordinator removes C: C's
+//   call ends ("removed") and its counters stop; A and B go on decoding
+//   each other under the new epoch's keys.
 //
 // The steps share one server and one room and run in order; a failed step
 // makes the later ones skip. Screenshots, console logs and the server log of
@@ -20,12 +28,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Device, launch, tid, until } from './lib/browser.mjs';
+import { speechWav } from './lib/media.mjs';
 import { admit, createRoom, invite, removeMember, requestToJoin } from './lib/room.mjs';
-import { checkWebApp, createCoordinator, rempartBin, Server } from './lib/server.mjs';
+import { endSuite, startServer, steps } from './lib/steps.mjs';
 
 const RUN = randomBytes(5).toString('hex');
 const ART = join(process.env.BROWSER_E2E_ARTIFACTS || mkdtempSync(join(tmpdir(), 'rempart-browser-e2e-')), 'call');
@@ -40,46 +49,12 @@ const REMAIN = ['A', 'B'];
 // A small picture: four pages encode three simulcast layers and decode
 // three streams each, on a shared CI machine.
 const VIDEO = { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15, max: 15 } };
+// The shared screen, scaled down for the same reason.
+const SCREEN = { width: { max: 640 }, height: { max: 360 }, frameRate: { max: 10 } };
 
 const S = { srv: undefined, browser: undefined, devices: {}, room: '', ids: {}, samples: {} };
-let broken = '';
-let failures = 0;
 
-function step(name, fn, { timeout = 45_000 } = {}) {
-  test(name, { timeout: timeout + 30_000 }, async (t) => {
-    if (broken) {
-      t.skip(`needs an earlier step, which failed: ${broken}`);
-      return;
-    }
-    let timer;
-    try {
-      await Promise.race([
-        fn(t),
-        new Promise((_, rej) => {
-          timer = setTimeout(() => rej(new Error(`step "${name}" timed out after ${timeout} ms`)), timeout);
-        }),
-      ]);
-    } catch (e) {
-      failures++;
-      broken ||= name;
-      const prefix = `fail${failures}-${name.replace(/[^A-Za-z0-9]+/g, '_').slice(0, 50)}`;
-      const tails = [];
-      for (const d of Object.values(S.devices)) {
-        await d.dump(ART, prefix).catch(() => undefined);
-        tails.push(d.tail());
-      }
-      if (S.srv) writeFileSync(join(ART, `${prefix}-server-output.txt`), S.srv.out);
-      const more = `\n  screenshots and console logs: ${ART}/${prefix}-*\n  last console lines:\n${tails.join('\n')}`;
-      if (e instanceof Error) {
-        e.message += more;
-        if (typeof e.stack === 'string') e.stack += more;
-      }
-      throw e;
-    } finally {
-      clearTimeout(timer);
-    }
-  });
-}
+const { step, run } = steps({ art: ART, devices: () => S.devices, server: () => S.srv, defaultTimeout: 45_000 });
 
 const page = (name) => S.devices[name].page;
 
@@ -107,6 +82,7 @@ function perPublisher(st, ids) {
   const out = {};
   for (const id of ids) {
     const video = st.inbound.filter((s) => s.participant === id && s.kind === 'video');
+    const screen = video.filter((s) => s.screen);
     const audio = st.inbound.filter((s) => s.participant === id && s.kind === 'audio');
     const dec = st.media?.decrypted?.[id] ?? {};
     const fail = st.media?.failed?.[id] ?? {};
@@ -114,6 +90,7 @@ function perPublisher(st, ids) {
       videoBytes: video.reduce((a, s) => a + s.bytesReceived, 0),
       audioBytes: audio.reduce((a, s) => a + s.bytesReceived, 0),
       framesDecoded: video.reduce((a, s) => a + s.framesDecoded, 0),
+      screenFrames: screen.reduce((a, s) => a + s.framesDecoded, 0),
       decVideo: dec.video ?? 0,
       decAudio: dec.audio ?? 0,
       failVideo: fail.video ?? 0,
@@ -145,24 +122,17 @@ async function assertGrowing(name, among, keys, gap = 3000) {
 before(
   async () => {
     console.log(`# call e2e: run ${RUN}; artifacts in ${ART}`);
-    S.srv = new Server({ bin: rempartBin(), data: join(ART, 'data'), home: join(ART, 'home'), logFile: join(ART, 'server.log') });
-    await S.srv.start();
+    ({ srv: S.srv, account: S.account } = await startServer(ART));
     assert.match(S.srv.out, /UDP/, 'the server should say where calls run (UDP)');
-    await checkWebApp(S.srv);
-    S.account = await createCoordinator(S.srv);
-    S.browser = await launch({ media: true });
+    const wav = join(ART, 'voice.wav');
+    speechWav(wav);
+    S.browser = await launch({ media: true, audioFile: wav });
   },
   { timeout: 120_000 },
 );
 
 after(
-  async () => {
-    for (const d of Object.values(S.devices)) writeFileSync(join(ART, `console-${d.name}.txt`), d.logs.join('\n') + '\n');
-    await S.browser?.close().catch(() => undefined);
-    await S.srv?.kill();
-    if (!failures && !broken && process.env.BROWSER_E2E_KEEP !== '1') rmSync(ART, { recursive: true, force: true });
-    else console.log(`# call e2e: artifacts kept in ${ART}`);
-  },
+  () => endSuite({ art: ART, label: 'call e2e', devices: S.devices, browser: S.browser, srv: S.srv, run }),
   { timeout: 60_000 },
 );
 
@@ -187,7 +157,7 @@ step('the coordinator creates a room and admits A, B, C and K', async () => {
 step('A, B, C and K join the call with sound and camera; each sees the E2EE badge and the room safety number', async () => {
   for (const name of MEMBERS) {
     const p = page(name);
-    await p.evaluate(({ drop, video }) => window.__rempartCrisis.callTestOptions({ testDropKeys: drop, video }), { drop: name === KEYLESS, video: VIDEO });
+    await p.evaluate((o) => window.__rempartCrisis.callTestOptions(o), { testDropKeys: name === KEYLESS, video: VIDEO, screen: SCREEN });
     await p.click(tid('tab-call'));
     await p.waitForSelector(tid('call-e2ee'));
     await p.click(tid('call-join'));
@@ -206,6 +176,29 @@ step('A, B, C and K join the call with sound and camera; each sees the E2EE badg
     for (const other of MEMBERS.filter((n) => n !== name)) {
       await page(name).locator(`${tid('call-tile', { member: S.ids[other] })}[data-kind="camera"]`).first().waitFor({ timeout: 20_000 });
     }
+  }
+}, { timeout: 60_000 });
+
+step('the coordinator joins to listen only: the others see its tile, which goes when it leaves', async () => {
+  const p = page(COORD);
+  S.ids[COORD] = await p.evaluate(() => window.__rempartCrisis.memberId());
+  await p.click(tid('tab-call'));
+  await p.click(tid('call-join-listen'));
+  await p.waitForSelector(`${tid('call-state')}[data-state="connected"]`, { timeout: 30_000 });
+  // Its own tile says it listens; nothing was asked of camera or microphone.
+  await p.locator(`${tid('call-tile', { self: 'true', listening: 'true' })}`).waitFor({ timeout: 10_000 });
+  assert.equal(await p.locator(tid('call-notice')).count(), 0, 'listening only asks for no device');
+  for (const name of MEMBERS) {
+    const tile = page(name).locator(tid('call-tile', { member: S.ids[COORD], listening: 'true' }));
+    await tile.waitFor({ timeout: 15_000 });
+    await tile.locator(tid('call-listening')).waitFor();
+    assert.equal(await tile.locator('video').count(), 0, `${name}: a listener's tile shows initials, no video`);
+  }
+  await shot('A', 'call-listener');
+  await p.click(tid('call-leave'));
+  await p.waitForSelector(tid('call-ended', { reason: 'left' }));
+  for (const name of MEMBERS) {
+    await page(name).locator(tid('call-tile', { member: S.ids[COORD] })).waitFor({ state: 'detached', timeout: 15_000 });
   }
 }, { timeout: 60_000 });
 
@@ -256,6 +249,64 @@ step('A mutes the microphone: B sees it on A\u2019s tile, then A unmutes', async
   await a.click(tid('call-mic'));
   await bTile.locator(tid('call-muted')).waitFor({ state: 'detached', timeout: 10_000 });
 }, { timeout: 30_000 });
+
+/** Turns who's microphone on or off (the toolbar button), once it is in the other state. */
+async function setMic(who, on) {
+  const p = page(who);
+  if ((await p.getAttribute(tid('call-mic'), 'data-on')) !== String(on)) await p.click(tid('call-mic'));
+  await p.waitForSelector(`${tid('call-mic')}[data-on="${on}"]`);
+}
+
+/** Waits until every page of `on` shows `who` on the large tile. */
+async function waitLarge(who, on, extra = {}) {
+  for (const name of on) {
+    await page(name).locator(tid('call-tile', { member: S.ids[who], large: 'true', ...extra })).first().waitFor({ timeout: 20_000 });
+  }
+}
+
+step('the large tile follows the speaker: only A\u2019s microphone on, then only B\u2019s', async () => {
+  // Every fake microphone plays the same voice; muted ones send silence and
+  // the SFU leaves muted tracks out of its speaker detection.
+  await setMic('A', true);
+  for (const name of ['B', 'C', 'K']) await setMic(name, false);
+  await waitLarge('A', ['B', 'C', 'K'], { speaking: 'true' });
+  await shot('B', 'call-speaker-A');
+  await setMic('B', true);
+  await setMic('A', false);
+  await waitLarge('B', ['A', 'C', 'K'], { speaking: 'true' });
+  // A and B talk again for the steps that follow (audio counters).
+  await setMic('A', true);
+}, { timeout: 60_000 });
+
+step('A shares its screen: B and C decode it and show it large; when A stops, it goes', async () => {
+  const a = page('A');
+  await a.click(tid('call-screen'));
+  await a.waitForSelector(`${tid('call-screen')}[data-on="true"]`, { timeout: 10_000 });
+  assert.equal(await a.locator(tid('call-notice', { notice: 'screen_denied' })).count(), 0, 'getDisplayMedia should succeed');
+  await a.locator(tid('call-tile', { self: 'true', kind: 'screen' })).waitFor();
+  const viewers = ['B', 'C'];
+  await waitLarge('A', viewers, { kind: 'screen' });
+  for (const name of viewers) {
+    await until(`${name} decoding A's screen`, async () => {
+      const s = perPublisher(await callStats(name), [S.ids.A]);
+      return s[S.ids.A].screenFrames > 0 ? s : '';
+    }, 20_000, 500);
+  }
+  for (const name of viewers) {
+    const s = await assertGrowing(name, ['A', name], ['screenFrames', 'decVideo']);
+    console.log(`# ${name} receiving A's screen: ${fmt(s)}`);
+    // The large tile plays it: the <video> has a picture.
+    const w = await page(name).locator(`${tid('call-tile', { member: S.ids.A, large: 'true', kind: 'screen' })} video`).evaluate((v) => v.videoWidth);
+    assert.ok(w > 0, `${name}: the large screen tile shows no picture (videoWidth ${w})`);
+  }
+  await shot('B', 'call-screen', { phone: true });
+  await a.click(tid('call-screen'));
+  await a.waitForSelector(`${tid('call-screen')}[data-on="false"]`);
+  for (const name of viewers) {
+    await page(name).locator(tid('call-tile', { member: S.ids.A, kind: 'screen' })).waitFor({ state: 'detached', timeout: 15_000 });
+    assert.equal(await page(name).locator(tid('call-tile', { large: 'true', kind: 'screen' })).count(), 0, `${name}: a screen is still large`);
+  }
+}, { timeout: 90_000 });
 
 step('the coordinator removes C: C\u2019s call ends and its counters stop', async () => {
   await removeMember(page(COORD), S.ids[REMOVED]);

@@ -19,7 +19,7 @@
 // folder printed at the start ($BROWSER_E2E_ARTIFACTS).
 //
 // Run: bash scripts/browser-e2e.sh (builds what is needed, installs chromium).
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +28,7 @@ import { join } from 'node:path';
 import { Device, launch, tid, until } from './lib/browser.mjs';
 import { scan } from './lib/plaintext.mjs';
 import { checkWebApp, createCoordinator, rempartBin, Server, tamper } from './lib/server.mjs';
+import { steps } from './lib/steps.mjs';
 
 const RUN = randomBytes(5).toString('hex'); // makes every typed string unique to this run
 const ART = join(process.env.BROWSER_E2E_ARTIFACTS || mkdtempSync(join(tmpdir(), 'rempart-browser-e2e-')), 'crisis-room');
@@ -50,8 +51,6 @@ const S = {
   before: [], // raw events written before the removal (epoch 1)
   lastExportMd: '',
 };
-let broken = ''; // the first failed step: the later ones skip
-let failures = 0;
 
 const COORD = 'coord';
 const NAMES = ['Maire', 'DGS', 'DSI']; // display names; DSI is removed
@@ -59,45 +58,8 @@ const LOCALES = { [COORD]: 'en-US', Maire: 'fr-FR', DGS: 'en-US', DSI: 'fr-FR' }
 const REMOVED = 'DSI';
 const REMAIN = ['Maire', 'DGS'];
 
-/**
- * A step of the scenario: bounded in time; on failure, every device's
- * screenshot and console log go to ART.
- */
-function step(name, fn, { timeout = 60_000, always = false, soft = false } = {}) {
-  test(name, { timeout: timeout + 30_000 }, async (t) => {
-    if (broken && !always) {
-      t.skip(`needs an earlier step, which failed: ${broken}`);
-      return;
-    }
-    let timer;
-    try {
-      await Promise.race([
-        fn(t),
-        new Promise((_, rej) => {
-          timer = setTimeout(() => rej(new Error(`step "${name}" timed out after ${timeout} ms`)), timeout);
-        }),
-      ]);
-    } catch (e) {
-      failures++;
-      if (!soft && !broken) broken = name;
-      const prefix = `fail${failures}-${name.replace(/[^A-Za-z0-9]+/g, '_').slice(0, 50)}`;
-      const tails = [];
-      for (const d of Object.values(S.devices)) {
-        await d.dump(ART, prefix).catch(() => undefined);
-        tails.push(d.tail());
-      }
-      if (S.srv) writeFileSync(join(ART, `${prefix}-server-output.txt`), S.srv.out);
-      const more = `\n  screenshots and console logs: ${ART}/${prefix}-*\n  last console lines:\n${tails.join('\n')}`;
-      if (e instanceof Error) {
-        e.message += more;
-        if (typeof e.stack === 'string') e.stack += more;
-      }
-      throw e;
-    } finally {
-      clearTimeout(timer);
-    }
-  });
-}
+// Steps run in order, bounded in time; failures leave screenshots and logs in ART.
+const { step, run } = steps({ art: ART, devices: () => S.devices, server: () => S.srv });
 
 /** With BROWSER_E2E_SHOTS=1: a screenshot of who's page into ART (to look at the app). */
 async function shot(who, label) {
@@ -123,7 +85,7 @@ after(async () => {
   for (const d of Object.values(S.devices)) writeFileSync(join(ART, `console-${d.name}.txt`), d.logs.join('\n') + '\n');
   await S.browser?.close().catch(() => undefined);
   await S.srv?.kill();
-  if (!failures && !broken && process.env.BROWSER_E2E_KEEP !== '1') {
+  if (!run.failures && !run.broken && process.env.BROWSER_E2E_KEEP !== '1') {
     rmSync(ART, { recursive: true, force: true });
   } else {
     console.log(`# browser e2e: artifacts kept in ${ART}`);

@@ -112,6 +112,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("PUT /v1/crisis/rooms/{room}/roster", h.member(h.putRoster))
 	m.HandleFunc("POST /v1/crisis/rooms/{room}/wraps", h.member(h.postWraps))
 	m.HandleFunc("GET /v1/crisis/rooms/{room}/wraps", h.member(h.getWraps))
+	m.HandleFunc("POST /v1/crisis/rooms/{room}/history", h.member(h.postHistory))
+	m.HandleFunc("GET /v1/crisis/rooms/{room}/history", h.member(h.getHistory))
 	m.HandleFunc("POST /v1/crisis/rooms/{room}/events", h.member(h.postEvent))
 	m.HandleFunc("GET /v1/crisis/rooms/{room}/events", h.member(h.getEvents))
 	m.HandleFunc("POST /v1/crisis/rooms/{room}/blobs", h.member(h.postBlob))

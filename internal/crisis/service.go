@@ -723,11 +723,9 @@ func (s *Service) Wraps(ctx context.Context, m Member, after int64) ([]WrapRecor
 	if err := requireAdmitted(m); err != nil {
 		return nil, err
 	}
-	list, err := s.st.WrapsFor(ctx, m.Room, m.ID, after, MaxWrapsPage)
-	if err != nil {
-		return nil, fmt.Errorf("crisis: wraps: %w", err)
-	}
-	return list, nil
+	// History shares live beside the wrap bundles: they have their own
+	// endpoint (history.go).
+	return s.allFor(ctx, m.Room, m.ID, after, func(w WrapRecord) bool { return !isHistory(w) }, 1)
 }
 
 // EventResult is the answer to an envelope.
@@ -829,7 +827,7 @@ func checkEnvelopeFields(env *e2ee.Envelope) error {
 }
 
 // Events returns the events m may read after pos after: from its admission
-// on.
+// on, or from what the coordinator shared with it (readFrom).
 func (s *Service) Events(ctx context.Context, m Member, after int64, limit int) ([]Event, bool, error) {
 	if err := requireAdmitted(m); err != nil {
 		return nil, false, err
@@ -838,7 +836,14 @@ func (s *Service) Events(ctx context.Context, m Member, after int64, limit int) 
 		limit = DefaultPage
 	}
 	limit = min(limit, MaxEventsPage)
-	after = max(after, m.VisibleFrom-1, 0)
+	from := m.VisibleFrom
+	if after < from-1 {
+		var err error
+		if from, err = s.readFrom(ctx, m); err != nil {
+			return nil, false, err
+		}
+	}
+	after = max(after, from-1, 0)
 	list, err := s.st.Events(ctx, m.Room, after, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("crisis: events: %w", err)

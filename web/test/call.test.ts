@@ -253,6 +253,19 @@ describe('remote state', () => {
     expect(r.stage()).toBe('eve');
   });
 
+  it('counts those who publish nothing (listening only), never oneself, and forgets who leaves', () => {
+    const r = new RemoteState('me');
+    r.apply({ type: 'tracks', tracks: [{ ...tracks[0] }, { ...tracks[1], layers: ['q', 'h', 'f'] }] });
+    expect(r.apply({ type: 'participants', participants: ['bob', 'lou', 'me', 7 as unknown as string] })).toBe(true);
+    expect(r.people()).toEqual([expect.objectContaining({ id: 'bob' }), { id: 'lou' }]);
+    expect(r.stage()).toBe('bob');
+    r.apply({ type: 'leave', participant: 'bob' });
+    expect(r.people()).toEqual([{ id: 'lou' }]);
+    expect(r.stage()).toBe('lou');
+    r.apply({ type: 'participants', participants: ['me'] });
+    expect(r.people()).toEqual([]);
+  });
+
   it('asks "f" for the stage camera and a lower layer for small tiles', () => {
     const r = new RemoteState();
     r.apply({ type: 'tracks', tracks: tracks.map((t) => ({ ...t, layers: 'layers' in t ? [...t.layers] : undefined })) });

@@ -32,6 +32,8 @@ interface Room {
   wraps: { id: number; body: string; sig: string; to: string[] }[];
   blobs: Map<string, Uint8Array>;
   admittedAt: Map<string, number>;
+  /** history share v1: signed bundles, each for one member, readable from `from` */
+  history: { id: number; body: string; sig: string; to: string; from: number }[];
 }
 
 export class FakeRelay {
@@ -72,7 +74,7 @@ export class FakeRelay {
       const m: Member = { id, name: b.name, sign: b.sign, dh: b.dh, proof: b.proof, token, status: 'member', joined_at: '', seq: 0, last: '' };
       this.rooms.set(r.room, {
         id: r.room, coordinator: b.sign, roster: b.roster, parsed: r, members: new Map([[id, m]]), invites: new Map(),
-        events: [], hashes: new Set(), wraps: [], blobs: new Map(), admittedAt: new Map([[id, 0]]),
+        events: [], hashes: new Set(), wraps: [], blobs: new Map(), admittedAt: new Map([[id, 0]]), history: [],
       });
       return [201, { room: r.room, member: id, member_token: token }];
     }
@@ -161,6 +163,25 @@ export class FakeRelay {
       const after = Number(url.searchParams.get('after') ?? 0);
       return [200, { wraps: room.wraps.filter((w) => w.id > after && w.to.includes(me.id)).map(({ id, body, sig }) => ({ id, body, sig })) }];
     }
+    if (what === 'history') {
+      // As the Go relay (internal/crisis/history.go): the coordinator's
+      // device only, signed by its key, for an admitted member, from a
+      // position before that member's admission.
+      if (method === 'POST') {
+        if (!isCoord) return [403, { error: 'coordinator only', code: 'not_coordinator' }];
+        const s = json() as Signed;
+        if (!(await verifySigned(room.coordinator, 'rempart-crisis-history-v1', room.id, s))) return [400, { error: 'bad signature' }];
+        const b = JSON.parse(s.body);
+        const vis = this.visibleFrom(room)[b.to];
+        if (b.room !== room.id || b.sender !== me.id || vis === undefined || b.to === me.id) return [400, { error: 'not an admitted member' }];
+        if (!Number.isSafeInteger(b.from) || b.from < 1 || b.from >= vis) return [400, { error: 'bad position' }];
+        const id = ++this.wrapSeq;
+        room.history.push({ id, body: s.body, sig: s.sig, to: b.to, from: b.from });
+        return [201, { id, from: b.from }];
+      }
+      const after = Number(url.searchParams.get('after') ?? 0);
+      return [200, { history: room.history.filter((h) => h.id > after && h.to === me.id).map(({ id, body, sig }) => ({ id, body, sig })) }];
+    }
     if (what === 'events') {
       if (method === 'POST') {
         const s = json() as Signed;
@@ -180,7 +201,8 @@ export class FakeRelay {
         room.hashes.add(hash);
         return [201, { pos: ev.pos, hash, received_at: ev.received_at }];
       }
-      const after = Math.max(Number(url.searchParams.get('after') ?? 0), room.admittedAt.get(me.id) ?? 0);
+      const readFrom = Math.min((room.admittedAt.get(me.id) ?? 0) + 1, ...room.history.filter((h) => h.to === me.id).map((h) => h.from));
+      const after = Math.max(Number(url.searchParams.get('after') ?? 0), readFrom - 1);
       const limit = Number(url.searchParams.get('limit') ?? 5000);
       const evs = room.events.filter((x) => x.pos > after);
       return [200, { events: evs.slice(0, limit).map(({ pos, body, sig, received_at }) => ({ pos, body, sig, received_at })), more: evs.length > limit }];

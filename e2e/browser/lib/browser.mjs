@@ -11,8 +11,12 @@ export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 /**
  * media: true adds Chromium's fake camera and microphone (a test pattern and
  * a beep), granted without a prompt, and lets sound play without a click.
+ * The same two flags make getDisplayMedia succeed without a picker: it
+ * captures a fake screen (a moving test pattern, "screen:…", 1280×720).
+ * audioFile: a WAV file the fake microphone plays in a loop instead of the
+ * beep (every page of the browser hears the same file).
  */
-export function launch({ media = false } = {}) {
+export function launch({ media = false, audioFile } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -25,6 +29,7 @@ export function launch({ media = false } = {}) {
       '--disable-component-update',
       '--disable-sync',
       ...(media ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'] : []),
+      ...(media && audioFile ? [`--use-file-for-fake-audio-capture=${audioFile}`] : []),
     ],
   });
 }

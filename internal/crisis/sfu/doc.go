@@ -52,6 +52,12 @@
 //	{"type":"speaker","participant":"bob","speakers":[{"participant":"bob","level":92}]}
 //	                                    dominant speaker changed; level is
 //	                                    127 minus the smoothed dBov
+//	{"type":"participants","participants":["alice","bob","carol"]}
+//	                                    everyone in the call, this client
+//	                                    included, sorted; sent to everyone on
+//	                                    every join and leave, so that a
+//	                                    participant who publishes nothing
+//	                                    (listening only) is known too
 //	{"type":"leave","participant":"bob"} bob left or vanished
 //	{"type":"error","error":"..."}      a request was rejected
 //

@@ -14,29 +14,31 @@ import (
 
 // Message types exchanged over a Signal (see the package documentation).
 const (
-	TypeOffer     = "offer"
-	TypeAnswer    = "answer"
-	TypeCandidate = "candidate"
-	TypeLayer     = "layer"
-	TypeMute      = "mute"
-	TypeLeave     = "leave"
-	TypeSpeaker   = "speaker"
-	TypeTracks    = "tracks"
-	TypeError     = "error"
+	TypeOffer        = "offer"
+	TypeAnswer       = "answer"
+	TypeCandidate    = "candidate"
+	TypeLayer        = "layer"
+	TypeMute         = "mute"
+	TypeLeave        = "leave"
+	TypeSpeaker      = "speaker"
+	TypeTracks       = "tracks"
+	TypeError        = "error"
+	TypeParticipants = "participants" // everyone in the call, with tracks or not
 )
 
 // Message is one signalling message. Fields unused by a type are omitted.
 type Message struct {
-	Type        string                   `json:"type"`
-	SDP         string                   `json:"sdp,omitempty"`
-	Candidate   *webrtc.ICECandidateInit `json:"candidate,omitempty"`
-	Participant string                   `json:"participant,omitempty"`
-	Track       string                   `json:"track,omitempty"`
-	Layer       string                   `json:"layer,omitempty"`
-	Muted       bool                     `json:"muted,omitempty"`
-	Tracks      []TrackInfo              `json:"tracks,omitempty"`
-	Speakers    []SpeakerLevel           `json:"speakers,omitempty"`
-	Error       string                   `json:"error,omitempty"`
+	Type         string                   `json:"type"`
+	SDP          string                   `json:"sdp,omitempty"`
+	Candidate    *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	Participant  string                   `json:"participant,omitempty"`
+	Track        string                   `json:"track,omitempty"`
+	Layer        string                   `json:"layer,omitempty"`
+	Muted        bool                     `json:"muted,omitempty"`
+	Tracks       []TrackInfo              `json:"tracks,omitempty"`
+	Speakers     []SpeakerLevel           `json:"speakers,omitempty"`
+	Participants []string                 `json:"participants,omitempty"` // sorted, the recipient included
+	Error        string                   `json:"error,omitempty"`
 }
 
 // TrackInfo describes one track a client receives.

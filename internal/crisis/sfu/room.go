@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -42,6 +43,7 @@ func (r *room) add(p *participant) {
 		}
 		o.mu.Unlock()
 	}
+	r.announceLocked()
 	r.mu.Unlock()
 	if old != nil {
 		old.end(ErrReplaced)
@@ -58,6 +60,7 @@ func (r *room) remove(p *participant) {
 	current := r.parts[p.id] == p
 	if current {
 		delete(r.parts, p.id)
+		r.announceLocked()
 	}
 	r.mu.Unlock()
 
@@ -80,6 +83,21 @@ func (r *room) remove(p *participant) {
 	}
 	if current {
 		r.broadcast(p, Message{Type: TypeLeave, Participant: p.id})
+	}
+}
+
+// announceLocked tells everyone in the room who is in the call, a
+// participant that publishes nothing (listening only) included. It runs
+// under r.mu, so that two joins or leaves in a row reach every participant
+// in the order they happened (send only queues).
+func (r *room) announceLocked() {
+	ids := make([]string, 0, len(r.parts))
+	for id := range r.parts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, o := range r.parts {
+		o.send(Message{Type: TypeParticipants, Participants: ids})
 	}
 }
 

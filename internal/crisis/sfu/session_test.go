@@ -3,6 +3,7 @@ package sfu_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -166,5 +167,46 @@ func speak(ctx context.Context, s *sfuclient.Stream, lv chan uint8) {
 			ts += 960
 			_ = s.Write(make([]byte, 60), ts, false, level)
 		}
+	}
+}
+
+// TestParticipantsAnnounced: everyone in the call is announced on every join
+// and leave, a participant that publishes nothing (listening only)
+// included, to itself as well; a replaced session announces nothing new.
+func TestParticipantsAnnounced(t *testing.T) {
+	srv := newServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	isList := func(want ...string) func(sfu.Message) bool {
+		return func(m sfu.Message) bool {
+			return m.Type == sfu.TypeParticipants && slices.Equal(m.Participants, want)
+		}
+	}
+	alice := join(t, srv, "cell", "alice", sfuclient.Options{}, func(p *peer) { publishCamera(ctx, t, p) })
+	alice.waitMessage(t, 5*time.Second, isList("alice"))
+	// bob listens only: no track, yet alice is told he is here.
+	bob := join(t, srv, "cell", "bob", sfuclient.Options{})
+	bob.waitMessage(t, 5*time.Second, isList("alice", "bob"))
+	alice.waitMessage(t, 5*time.Second, isList("alice", "bob"))
+	// Another room is another list.
+	other := join(t, srv, "elsewhere", "carol", sfuclient.Options{})
+	other.waitMessage(t, 5*time.Second, isList("carol"))
+
+	// bob's second session replaces the first: still two in the call.
+	bob2 := join(t, srv, "cell", "bob", sfuclient.Options{})
+	bob2.waitMessage(t, 5*time.Second, isList("alice", "bob"))
+	if err := bob.waitJoinEnd(t, 3*time.Second); !errors.Is(err, sfu.ErrReplaced) {
+		t.Fatalf("replaced session ended with %v, want ErrReplaced", err)
+	}
+
+	if err := bob2.Send(sfu.Message{Type: sfu.TypeLeave}); err != nil {
+		t.Fatal(err)
+	}
+	m := alice.waitMessage(t, 5*time.Second, func(m sfu.Message) bool {
+		return m.Type == sfu.TypeParticipants && len(m.Participants) == 1
+	})
+	if !slices.Equal(m.Participants, []string{"alice"}) {
+		t.Fatalf("after bob left: participants %v, want [alice]", m.Participants)
 	}
 }

@@ -10,7 +10,7 @@
 import { createMediaE2EE, supported as e2eeSupported, type MediaE2EE, type MediaE2EEStats, type MediaKind } from '../media/e2ee';
 import type { RoomClient } from '../protocol/room';
 import { Negotiator } from './negotiation';
-import { RemoteState, trackKey, wantedLayers } from './remote';
+import { isScreen, RemoteState, trackKey, wantedLayers } from './remote';
 import {
   CallSocket,
   callConfigUrl,
@@ -45,6 +45,8 @@ export interface CallOptions {
   testDropKeys?: boolean;
   /** camera constraints (tests ask for a small picture to spare the CPU) */
   video?: MediaTrackConstraints;
+  /** screen capture constraints (the same, for the shared screen) */
+  screen?: MediaTrackConstraints;
 }
 
 /** What a Call needs from the outside; replaced by fakes in unit tests. */
@@ -63,6 +65,8 @@ export interface InboundStat {
   participant: string;
   kind: string;
   mid?: string;
+  /** a shared screen (a video track published without simulcast) */
+  screen: boolean;
   bytesReceived: number;
   packetsReceived: number;
   framesDecoded: number;
@@ -133,7 +137,7 @@ export class Call {
   notices = new Set<MediaNotice>();
   /** the last "error" message of the SFU (a request it refused) */
   serverError = '';
-  remote = new RemoteState();
+  remote: RemoteState;
   pinned: string | undefined;
   epoch = 0;
   /** per participant|kind: when decryption last failed (ms) */
@@ -173,6 +177,7 @@ export class Call {
       fetchConfig: deps.fetchConfig ?? defaultFetchConfig,
       audioSink: deps.audioSink ?? defaultAudioSink,
     };
+    this.remote = new RemoteState(room.memberId);
   }
 
   subscribe(l: () => void): () => void {
@@ -329,6 +334,7 @@ export class Call {
         this.serverError = m.error ?? '';
         this.changed();
         break;
+      case 'participants':
       case 'tracks':
       case 'mute':
       case 'speaker':
@@ -479,7 +485,7 @@ export class Call {
     } catch {
       /* closed */
     }
-    this.remote = new RemoteState();
+    this.remote = new RemoteState(this.room.memberId);
   }
 
   /** Leaves the call: says goodbye, releases the camera and microphone. */
@@ -593,7 +599,7 @@ export class Call {
     }
     let track: MediaStreamTrack | undefined;
     try {
-      track = (await this.d.getDisplayMedia({ video: true, audio: false })).getVideoTracks()[0];
+      track = (await this.d.getDisplayMedia({ video: this.opts.screen ?? true, audio: false })).getVideoTracks()[0];
     } catch {
       /* refused or cancelled */
     }
@@ -677,11 +683,13 @@ export class Call {
     rep.forEach((s: Record<string, unknown>) => {
       if (s.type === 'inbound-rtp') {
         const mid = typeof s.mid === 'string' ? s.mid : undefined;
-        const owner = (typeof s.trackIdentifier === 'string' && sess.recvOwner.get(s.trackIdentifier)) || this.remote.byMid(mid)?.participant || '';
+        const info = this.remote.byMid(mid);
+        const owner = (typeof s.trackIdentifier === 'string' && sess.recvOwner.get(s.trackIdentifier)) || info?.participant || '';
         out.inbound.push({
           participant: owner,
           kind: String(s.kind ?? s.mediaType ?? ''),
           mid,
+          screen: !!info && isScreen(info),
           bytesReceived: Number(s.bytesReceived ?? 0),
           packetsReceived: Number(s.packetsReceived ?? 0),
           framesDecoded: Number(s.framesDecoded ?? 0),

@@ -1,7 +1,8 @@
 // What this client knows of the others in the call, from the server's
-// "tracks", "mute", "speaker", "leave" and "layer" messages; and which
-// simulcast layer to ask for each received camera (the stage wants the full
-// layer, small tiles a lower one). Pure: unit tested without WebRTC.
+// "participants", "tracks", "mute", "speaker", "leave" and "layer"
+// messages; and which simulcast layer to ask for each received camera (the
+// stage wants the full layer, small tiles a lower one). Pure: unit tested
+// without WebRTC.
 import type { Layer, ServerMessage, TrackInfo } from './signalling';
 
 export const trackKey = (participant: string, track: string) => `${participant}|${track}`;
@@ -20,12 +21,17 @@ export interface Person {
 
 export class RemoteState {
   tracks: TrackInfo[] = [];
+  /** everyone else in the call, tracks or not (server "participants") */
+  present: string[] = [];
   /** the dominant speaker, as the server last said */
   speaker: string | undefined;
   /** loudness per participant (127 - dBov), from the last speaker message */
   levels = new Map<string, number>();
   /** the layer the server says it forwards, per participant|track */
   forwarded = new Map<string, string>();
+
+  /** self: this client's participant id, left out of "participants" */
+  constructor(readonly self?: string) {}
 
   /** Applies a server message; true when something shown may have changed. */
   apply(m: ServerMessage): boolean {
@@ -49,8 +55,13 @@ export class RemoteState {
         this.levels = new Map((m.speakers ?? []).map((s) => [s.participant, s.level]));
         return true;
       }
+      case 'participants': {
+        this.present = (Array.isArray(m.participants) ? m.participants : []).filter((id) => typeof id === 'string' && id !== '' && id !== this.self);
+        return true;
+      }
       case 'leave': {
         if (!m.participant) return false;
+        this.present = this.present.filter((id) => id !== m.participant);
         this.tracks = this.tracks.filter((t) => t.participant !== m.participant);
         if (this.speaker === m.participant) this.speaker = undefined;
         this.levels.delete(m.participant);
@@ -70,7 +81,10 @@ export class RemoteState {
     return this.tracks.find((t) => t.mid === mid);
   }
 
-  /** The people whose tracks this client receives, in the server's order. */
+  /**
+   * The others in the call: those whose tracks this client receives, in the
+   * server's order, then those who publish nothing (listening only).
+   */
   people(): Person[] {
     const out = new Map<string, Person>();
     for (const t of this.tracks) {
@@ -80,6 +94,7 @@ export class RemoteState {
       else if (isScreen(t)) p.screen ??= t;
       else p.camera ??= t;
     }
+    for (const id of this.present) if (!out.has(id)) out.set(id, { id });
     return [...out.values()];
   }
 

@@ -37,6 +37,7 @@ export type ServerMessage =
   | { type: 'layer'; participant: string; track: string; layer?: string }
   | { type: 'mute'; participant: string; track: string; muted?: boolean }
   | { type: 'speaker'; participant?: string; speakers?: { participant: string; level: number }[] }
+  | { type: 'participants'; participants?: string[] }
   | { type: 'leave'; participant?: string }
   | { type: 'error'; error?: string };
 

@@ -114,6 +114,14 @@ export const api = {
     const q = after !== undefined && after !== '' ? `?after=${encodeURIComponent(String(after))}` : '';
     return (await call<{ wraps?: WrapRecord[] }>('GET', `${r(room)}/wraps${q}`, token)).data?.wraps ?? [];
   },
+  /** History share v1 (coordinator): `from` is the position the recipient now reads from. */
+  async postHistory(token: string, room: string, s: Signed): Promise<{ id: number; from: number }> {
+    return (await call<{ id: number; from: number }>('POST', `${r(room)}/history`, token, s)).data;
+  },
+  async getHistory(token: string, room: string, after?: string | number): Promise<WrapRecord[]> {
+    const q = after !== undefined && after !== '' ? `?after=${encodeURIComponent(String(after))}` : '';
+    return (await call<{ history?: WrapRecord[] }>('GET', `${r(room)}/history${q}`, token)).data?.history ?? [];
+  },
   async postEvent(token: string, room: string, s: Signed): Promise<{ pos: number; hash: string; received_at: string }> {
     return (await call<{ pos: number; hash: string; received_at: string }>('POST', `${r(room)}/events`, token, s)).data;
   },

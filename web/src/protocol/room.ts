@@ -26,6 +26,7 @@ import {
   type VerifySummary,
 } from '../crypto/verify';
 import { makeWrapBundle, openWrapBundle, WrapError } from '../crypto/wraps';
+import { HistoryError, makeHistoryBundle, openHistoryBundle, type FormerMember, type HistoryKey } from '../crypto/history';
 import { openContent, parseEnvelope } from '../crypto/envelope';
 import type { ChainRecord, OutboxItem, RoomRecord, Store } from '../store/db';
 import { AppError } from '../errors';
@@ -296,6 +297,9 @@ export class RoomClient {
         case 'wraps':
           await this.applyWraps([{ id: m.id, body: m.body, sig: m.sig }]);
           break;
+        case 'history':
+          if (await this.applyHistory([{ id: m.id, body: m.body, sig: m.sig }])) await this.recheckServerCopy();
+          break;
         case 'pending':
           // The relay pushes the whole pending list to the coordinator.
           if (Array.isArray(m.pending)) {
@@ -351,7 +355,8 @@ export class RoomClient {
         return;
       }
       await this.fetchWraps();
-      if (!this.checkedServerCopy && this.raw.length) await this.recheckServerCopy();
+      const widened = await this.fetchHistory();
+      if (widened || (!this.checkedServerCopy && this.raw.length)) await this.recheckServerCopy();
       else await this.fetchEvents();
       this.checkedServerCopy = true;
       this.lastError = undefined;
@@ -446,11 +451,12 @@ export class RoomClient {
     for (const { w, o, err } of opened) {
       if (o) {
         const existing = this.chains.get(chainKey(o.sender, o.epoch));
-        // Keep the earliest index: it opens the most entries.
+        // Keep the earliest index: it opens the most entries. Checked and
+        // set with no await between (a history share may land meanwhile).
         if (!existing || o.index < existing.start) {
           const rec: ChainRecord = { room: this.room, sender: o.sender, epoch: o.epoch, start: o.index, ck: o.ck, own: false };
-          await this.store.putChain(rec);
           this.loadChain(rec);
+          await this.store.putChain(rec);
         }
       } else {
         let sender = '?';
@@ -475,6 +481,56 @@ export class RoomClient {
       this.rebuildItems();
     }
     this.changed();
+  }
+
+  // --------------------------------------------------------- shared history
+
+  /** History shares addressed to me (history share v1); true when one widened what I read. */
+  private async fetchHistory(): Promise<boolean> {
+    const list = await api.getHistory(this.rec.token, this.room, this.rec.lastHistoryId);
+    return list.length ? this.applyHistory(list) : false;
+  }
+
+  /**
+   * Opens history shares: each must be signed by the coordinator key pinned
+   * from the invitation, name this room and this device, and list as
+   * former members only ids the signed roster says were removed. Their
+   * keys join the chains this device holds (the earliest index is kept);
+   * the caller then downloads the earlier entries, verified as any other.
+   */
+  async applyHistory(records: WrapRecord[]): Promise<boolean> {
+    const me = { id: this.rec.memberId, dhPriv: this.rec.dhKeys.privateKey, dhPub: fromB64u(this.rec.dhPub) };
+    let widened = false;
+    for (const w of records) {
+      const id = Number(w.id);
+      if (this.rec.lastHistoryId !== undefined && id <= this.rec.lastHistoryId) continue;
+      try {
+        const { bundle, keys } = await openHistoryBundle(w, me, this.room, this.rec.coordinatorSign);
+        const removed = new Set(this.roster?.removed ?? []);
+        const former: DirMember[] = [];
+        for (const f of bundle.former) {
+          if (!removed.has(f.id)) throw new HistoryError('shared history naming a former member who was not removed');
+          if (!this.dir.has(f.id)) former.push({ id: f.id, name: f.name, sign: f.sign, dh: '', since: f.since, removedAt: f.removed });
+        }
+        for (const d of former) this.dir.set(d.id, d);
+        await this.store.putDirectory(this.room, former);
+        for (const k of keys) {
+          const existing = this.chains.get(chainKey(k.sender, k.epoch));
+          if (existing && (k.index >= existing.start || this.ownChains.get(k.epoch)?.sender === k.sender)) continue;
+          const rec: ChainRecord = { room: this.room, sender: k.sender, epoch: k.epoch, start: k.index, ck: k.ck, own: false };
+          this.loadChain(rec); // before any await: a wrap may land meanwhile
+          await this.store.putChain(rec);
+        }
+        widened = true;
+      } catch (err) {
+        const why = err instanceof HistoryError || err instanceof Error ? err.message : 'unreadable';
+        if (!this.wrapFailures.some((f) => f.sender === 'history' && f.why === why)) this.wrapFailures.push({ sender: 'history', why });
+      }
+      if (Number.isSafeInteger(id)) this.rec.lastHistoryId = Math.max(this.rec.lastHistoryId ?? 0, id);
+    }
+    await this.store.putRoom(this.rec);
+    this.changed();
+    return widened;
   }
 
   // ----------------------------------------------------------------- events
@@ -524,6 +580,8 @@ export class RoomClient {
       const unseen = server.filter((e) => !local.has(e.pos));
       mark(`downloaded ${server.length} events (${unseen.length} new)`);
       if (unseen.length > preview.after) await this.showPreview(unseen);
+      // Shared history (history share v1) starts this device's copy earlier.
+      if (server.length && (this.rec.firstPos === undefined || server[0].pos < this.rec.firstPos)) this.rec.firstPos = server[0].pos;
       const v = new LogVerifier(this.verifyContext());
       try {
         await addInSlices(v, server);
@@ -553,10 +611,10 @@ export class RoomClient {
       // Shown first, stored after: storing 10,000 entries takes a while.
       this.rebuildItems();
       this.changed();
-      if (fresh.length) {
+      if (unseen.length) {
         await yieldToUi(50); // IndexedDB copies synchronously: draw first
-        this.rec.lastPos = Math.max(this.rec.lastPos, fresh[fresh.length - 1].pos);
-        await this.persist(fresh); // earlier copies are kept as received
+        if (fresh.length) this.rec.lastPos = Math.max(this.rec.lastPos, fresh[fresh.length - 1].pos);
+        await this.persist(unseen); // earlier copies are kept as received
         await this.store.putRoom(this.rec);
       }
     });
@@ -971,7 +1029,58 @@ export class RoomClient {
     }
   }
 
-  async admit(p: PendingMember): Promise<void> {
+  /**
+   * History share v1 (coordinator): hands member `id` the chain keys this
+   * device holds for the entries written before its admission, from the
+   * start of the room or from the first entry received at or after
+   * `since`. Only what this device can read is shared. Returns the number
+   * of entries the member can now read.
+   */
+  async shareHistory(id: string, since?: Date): Promise<number> {
+    const r = this.requireRoster();
+    const m = r.members.find((x) => x.id === id);
+    if (!m || id === this.rec.memberId) throw new Error('share the history only with an admitted member');
+    if (!this.visibleFrom.has(id)) this.noteVisibleFrom((await api.state(this.rec.token, this.room)).visible_from);
+    const vis = this.visibleFrom.get(id);
+    if (vis === undefined) throw new Error('the server has not said when this member was admitted: try again');
+    await this.fetchEvents(); // every entry before the admission is here
+    const before = this.verifier.checks.filter((c) => c.pos < vis && c.env && c.sigOk);
+    const start = since ? before.findIndex((c) => c.receivedAt !== undefined && Date.parse(c.receivedAt) >= since.getTime()) : 0;
+    if (start < 0 || !before.length) return 0;
+    const shared = before.slice(start);
+    const from = since ? shared[0].pos : 1; // from the start: the member checks every chain from seq 1
+    // Per (sender, epoch): the chain at the first index to share, or at
+    // this device's own first index when it holds only later ones.
+    const first = new Map<string, { sender: string; epoch: number; i: number }>();
+    for (const c of shared) {
+      const e = c.env!;
+      const k = chainKey(e.sender, e.epoch);
+      const f = first.get(k);
+      if (!f || e.i < f.i) first.set(k, { sender: e.sender, epoch: e.epoch, i: e.i });
+    }
+    const keys: HistoryKey[] = [];
+    let readable = 0;
+    for (const [k, f] of first) {
+      const chain = this.chains.get(k);
+      if (!chain) continue;
+      const index = Math.max(f.i, chain.start);
+      keys.push({ sender: f.sender, epoch: f.epoch, index, ck: await chain.chainKey(index) });
+      readable += shared.filter((c) => c.env!.sender === f.sender && c.env!.epoch === f.epoch && c.env!.i >= index).length;
+    }
+    const listed = new Set(r.members.map((x) => x.id));
+    const former: FormerMember[] = [];
+    for (const s of new Set(shared.map((c) => c.env!.sender))) {
+      const d = this.dir.get(s);
+      if (!listed.has(s) && d && d.removedAt !== undefined) {
+        former.push({ id: d.id, name: d.name, sign: d.sign, since: d.since, removed: d.removedAt });
+      }
+    }
+    const bundle = await makeHistoryBundle(this.rec.signKeys.privateKey, this.room, this.rec.memberId, m, from, former, keys);
+    await api.postHistory(this.rec.token, this.room, bundle);
+    return readable;
+  }
+
+  async admit(p: PendingMember, opts: { shareHistory?: boolean } = {}): Promise<void> {
     await this.changeRoster((cur) => {
       if (cur.members.some((m) => m.id === p.id)) throw new Error(`${p.name} is already admitted`);
       return {
@@ -984,6 +1093,7 @@ export class RoomClient {
     this.pending = this.pending.filter((x) => x.id !== p.id);
     this.changed();
     await this.duties();
+    if (opts.shareHistory) await this.shareHistory(p.id);
     // The title travels encrypted: write it again so the newcomer can read it.
     if (this.rec.title) await this.send({ t: 'meta', title: this.rec.title });
   }

@@ -70,6 +70,7 @@ export type WsMessage =
   | ({ type: 'event' } & RawEvent)
   | ({ type: 'roster'; visible_from?: Record<string, number> } & Signed)
   | ({ type: 'wraps' } & WrapRecord)
+  | ({ type: 'history' } & WrapRecord)
   | { type: 'pending'; pending?: PendingMember[] }
   | { type: 'presence'; online: string[] }
   | { type: 'removed' }

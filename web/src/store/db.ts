@@ -29,6 +29,7 @@ export interface RoomRecord {
   lastPos: number;
   firstPos?: number; // position of the first event this device received
   lastWrapId?: string | number;
+  lastHistoryId?: number; // history share v1: the last share applied
   seq: number; // my last seq in this room
   lastHash: string; // hash of my last envelope
 }

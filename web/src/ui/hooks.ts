@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { roomSafetyNumber } from '../crypto/safety';
 import { Store } from '../store/db';
 import type { RoomClient } from '../protocol/room';
 import { AppError, relayCode, relayVars } from '../errors';
@@ -14,25 +15,46 @@ export function getStore(): Promise<Store> {
   return storePromise;
 }
 
-/** Re-renders on every change of the room client. */
-export function useRoomVersion(c: RoomClient | undefined): number {
+/** Something that counts its changes and tells its listeners (a room client, a call). */
+export interface Versioned {
+  readonly version: number;
+  subscribe(l: () => void): () => void;
+}
+
+/** Re-renders on every change of src, coalesced into one render per frame. */
+export function useVersion(src: Versioned | undefined): number {
   const [v, setV] = useState(0);
   useEffect(() => {
-    if (!c) return;
+    if (!src) return;
     let queued = false;
     // Coalesce bursts (a page of 5,000 events) into one render per frame.
-    return c.subscribe(() => {
+    return src.subscribe(() => {
       if (queued) return;
       queued = true;
       const run = () => {
         queued = false;
-        setV(c.version);
+        setV(src.version);
       };
       if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run);
       else setTimeout(run, 16);
     });
-  }, [c]);
+  }, [src]);
   return v;
+}
+
+/** Re-renders on every change of the room client. */
+export function useRoomVersion(c: RoomClient | undefined): number {
+  return useVersion(c);
+}
+
+/** The room's safety number (60 digits, in groups), '' until computed; follows the roster. */
+export function useRoomSafetyNumber(c: RoomClient): string {
+  const r = c.roster;
+  const [sn, setSn] = useState('');
+  useEffect(() => {
+    if (r) void roomSafetyNumber(r.room, r.epoch, r.members).then(setSn, () => setSn(''));
+  }, [r?.version]);
+  return sn;
 }
 
 export interface Session {

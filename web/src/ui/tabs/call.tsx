@@ -1,35 +1,17 @@
 // Call: end-to-end encrypted sound, video and screen sharing through the
 // server's SFU (src/call). The large tile follows whoever speaks (or shares
 // a screen, or is pinned); the others are small tiles beside it, below it
-// on a phone. Decryption failures are named per person.
+// on a phone. Everyone in the call has a tile, those listening only too.
+// Decryption failures are named per person.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { callFor, type Call, type MediaNotice } from '../../call/call';
 import type { Person } from '../../call/remote';
 import type { TrackInfo } from '../../call/signalling';
-import { roomSafetyNumber } from '../../crypto/safety';
 import { t } from '../../i18n';
 import type { Key } from '../../i18n/dict';
 import type { RoomClient } from '../../protocol/room';
+import { useRoomSafetyNumber, useVersion } from '../hooks';
 import { Lock } from '../icons';
-
-/** Re-renders on every change of the call (coalesced per frame). */
-function useCall(call: Call): number {
-  const [v, setV] = useState(0);
-  useEffect(() => {
-    let queued = false;
-    return call.subscribe(() => {
-      if (queued) return;
-      queued = true;
-      const run = () => {
-        queued = false;
-        setV(call.version);
-      };
-      if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run);
-      else setTimeout(run, 16);
-    });
-  }, [call]);
-  return v;
-}
 
 /** A <video> showing one track (muted: sound plays from the call itself). */
 function Video(props: { track: MediaStreamTrack | undefined; mirror?: boolean; label: string; fit?: 'cover' | 'contain' }) {
@@ -74,6 +56,8 @@ interface TileModel {
   videoOff: boolean;
   muted: boolean;
   speaking: boolean;
+  /** in the call with neither microphone nor camera */
+  listening: boolean;
   self: boolean;
 }
 
@@ -90,6 +74,9 @@ function Tile(props: { call: Call; m: TileModel; big: boolean }) {
       data-member={m.person}
       data-kind={m.screen ? 'screen' : 'camera'}
       data-self={String(m.self)}
+      data-large={String(big)}
+      data-speaking={String(m.speaking)}
+      data-listening={String(m.listening)}
     >
       {showVideo ? (
         <Video track={track} mirror={m.self && !m.screen} label={label} fit={m.screen ? 'contain' : 'cover'} />
@@ -100,12 +87,17 @@ function Tile(props: { call: Call; m: TileModel; big: boolean }) {
       )}
       <figcaption>
         <span class="name">{label}</span>
-        {m.muted && !m.screen && (
+        {m.listening && !m.screen && (
+          <span class="tag" data-testid="call-listening">
+            {t('call_listening')}
+          </span>
+        )}
+        {m.muted && !m.screen && !m.listening && (
           <span class="tag muted-tag" data-testid="call-muted">
             {t('call_muted')}
           </span>
         )}
-        {m.videoOff && !m.screen && <span class="tag">{t('call_camera_off')}</span>}
+        {m.videoOff && !m.screen && !m.listening && <span class="tag">{t('call_camera_off')}</span>}
         {undecryptable && <span class="tag muted-tag">{t('call_decrypt_video', { name: m.name })}</span>}
         {m.speaking && !m.screen && <span class="tag speak">{t('call_speaking')}</span>}
         {!m.self && !big && (
@@ -136,6 +128,7 @@ function tilesOf(call: Call, c: RoomClient): { stage: TileModel[]; strip: TileMo
       videoOff: !p.camera || !!p.camera.muted,
       muted,
       speaking,
+      listening: !p.audio && !p.camera && !p.screen,
       self: false,
     };
     const sharing = p.screen && !p.screen.muted;
@@ -158,6 +151,7 @@ function tilesOf(call: Call, c: RoomClient): { stage: TileModel[]; strip: TileMo
     videoOff: !call.camOn,
     muted: !call.micOn,
     speaking: false,
+    listening: !call.mic.track && !call.cam.track,
     self: true,
   };
   const mine: TileModel[] = [me];
@@ -186,11 +180,7 @@ function dropText(reason: string): string {
 }
 
 function Safety(props: { c: RoomClient }) {
-  const r = props.c.roster;
-  const [sn, setSn] = useState('');
-  useEffect(() => {
-    if (r) void roomSafetyNumber(r.room, r.epoch, r.members).then(setSn, () => setSn(''));
-  }, [r?.version]);
+  const sn = useRoomSafetyNumber(props.c);
   return (
     <div class="call-e2ee" data-testid="call-e2ee" title={t('call_e2ee_help')}>
       <span class="pill e2ee">
@@ -235,7 +225,7 @@ function Failures(props: { call: Call; c: RoomClient }) {
 export function CallTab(props: { c: RoomClient }) {
   const c = props.c;
   const call = callFor(c);
-  useCall(call);
+  useVersion(call);
   const [err, setErr] = useState('');
   const run = (f: () => Promise<void> | void) => async () => {
     setErr('');

@@ -3,13 +3,13 @@
 // every key).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { fromB64u } from '../../crypto/bytes';
-import { roomSafetyNumber, safetyNumber } from '../../crypto/safety';
+import { safetyNumber } from '../../crypto/safety';
 import { memberId } from '../../crypto/keys';
 import { verifyJoinProof } from '../../crypto/sign';
 import { t } from '../../i18n';
 import type { RoomClient } from '../../protocol/room';
 import type { PendingMember, RosterMember } from '../../protocol/types';
-import { errorText } from '../hooks';
+import { errorText, useRoomSafetyNumber } from '../hooks';
 import { QR } from '../qr';
 
 function useSafety(sign: string, dh: string): string {
@@ -68,6 +68,7 @@ function Pending(props: { c: RoomClient; p: PendingMember }) {
   const [bad, setBad] = useState(false);
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState('');
+  const [share, setShare] = useState(false); // history share v1: off unless asked
   useEffect(() => {
     // The server hands these keys over: check they are self-consistent
     // (id from key, join proof) before they can be admitted.
@@ -96,13 +97,18 @@ function Pending(props: { c: RoomClient; p: PendingMember }) {
       {bad && <p class="error">ALARM: this request is not consistent (keys or proof). Refuse it.</p>}
       {err && <p class="error">{err}</p>}
       <div class="actions">
-        <button type="button" class="primary" data-testid="admit" disabled={busy || bad} onClick={() => act(() => c.admit(p))}>
+        <button type="button" class="primary" data-testid="admit" disabled={busy || bad} onClick={() => act(() => c.admit(p, { shareHistory: share }))}>
           {t('admit')}
         </button>
         <button type="button" class="danger" data-testid="refuse" disabled={busy} onClick={() => act(() => c.refuse(p))}>
           {t('refuse')}
         </button>
       </div>
+      <label class="check">
+        <input type="checkbox" data-testid="admit-share-history" checked={share} onChange={(e) => setShare(e.currentTarget.checked)} />{' '}
+        {t('share_history_admit')}
+      </label>
+      <p class="help">{t('share_history_admit_help')}</p>
     </li>
   );
 }
@@ -133,10 +139,63 @@ function ConfirmRemove(props: { name: string; onConfirm(): void; onCancel(): voi
   );
 }
 
+/** History share v1: the coordinator hands an admitted member earlier entries. */
+function ShareHistory(props: { c: RoomClient; m: RosterMember; onClose(msg?: string): void }) {
+  const [span, setSpan] = useState<'all' | '24' | '6'>('all');
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState('');
+  const ref = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    ref.current?.focus();
+    const esc = (e: KeyboardEvent) => e.key === 'Escape' && props.onClose();
+    addEventListener('keydown', esc);
+    return () => removeEventListener('keydown', esc);
+  }, []);
+  const go = async () => {
+    setBusy(true);
+    setErr('');
+    try {
+      const since = span === 'all' ? undefined : new Date(Date.now() - Number(span) * 3600e3);
+      const n = await props.c.shareHistory(props.m.id, since);
+      props.onClose(n ? t('share_history_done', { n }) : t('share_history_none'));
+    } catch (e) {
+      setErr(errorText(e));
+      setBusy(false);
+    }
+  };
+  const opt = (v: typeof span, label: string) => (
+    <label class="check">
+      <input type="radio" name="share-span" data-testid={`share-span-${v}`} checked={span === v} onChange={() => setSpan(v)} /> {label}
+    </label>
+  );
+  return (
+    <div class="overlay">
+      <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="sh-title" aria-describedby="sh-text">
+        <h2 id="sh-title">{t('share_history_title', { name: props.m.name })}</h2>
+        <p id="sh-text">{t('share_history_text', { name: props.m.name })}</p>
+        {opt('all', t('share_history_all'))}
+        {opt('24', t('share_history_24h'))}
+        {opt('6', t('share_history_6h'))}
+        {err && <p class="error">{err}</p>}
+        <div class="actions">
+          <button type="button" class="primary" data-testid="confirm-share-history" ref={ref} disabled={busy} onClick={go}>
+            {t('share_history_confirm')}
+          </button>
+          <button type="button" onClick={() => props.onClose()}>
+            {t('cancel')}
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
 function Member(props: { c: RoomClient; m: RosterMember; onRemove(m: RosterMember): void }) {
   const { c, m } = props;
   const sn = useSafety(m.sign, m.dh);
   const isCoord = m.id === c.roster?.coordinator;
+  const [sharing, setSharing] = useState(false);
+  const [shared, setShared] = useState('');
   return (
     <li class="member" data-testid="member-item" data-member={m.id}>
       <div>
@@ -149,20 +208,36 @@ function Member(props: { c: RoomClient; m: RosterMember; onRemove(m: RosterMembe
         </div>
       </div>
       {c.isCoordinator && !isCoord && !c.removed && (
-        <button type="button" class="danger" data-testid="remove-member" onClick={() => props.onRemove(m)}>
-          {t('remove')}
-        </button>
+        <div class="actions">
+          <button type="button" data-testid="share-history" onClick={() => setSharing(true)}>
+            {t('share_history')}
+          </button>
+          <button type="button" class="danger" data-testid="remove-member" onClick={() => props.onRemove(m)}>
+            {t('remove')}
+          </button>
+        </div>
+      )}
+      {shared && (
+        <p class="muted" data-testid="share-history-done" role="status">
+          {shared}
+        </p>
+      )}
+      {sharing && (
+        <ShareHistory
+          c={c}
+          m={m}
+          onClose={(msg) => {
+            setSharing(false);
+            if (msg) setShared(msg);
+          }}
+        />
       )}
     </li>
   );
 }
 
 function RoomSafety(props: { c: RoomClient }) {
-  const r = props.c.roster;
-  const [sn, setSn] = useState('');
-  useEffect(() => {
-    if (r) void roomSafetyNumber(r.room, r.epoch, r.members).then(setSn, () => setSn(''));
-  }, [r?.version]);
+  const sn = useRoomSafetyNumber(props.c);
   if (!sn) return null;
   return (
     <section class="card">
