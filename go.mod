@@ -3,6 +3,7 @@ module github.com/rempart/rempart
 go 1.26.8
 
 require (
+	codeberg.org/go-pdf/fpdf v0.12.0
 	github.com/PlakarKorp/go-cdc-chunkers v1.1.0
 	github.com/coder/websocket v1.8.15
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6

@@ -41,10 +41,10 @@ echo "== npm ci in e2e/browser (node $(node --version))"
 # (scripts/test.sh builds it in its "web app" step just before).
 if [[ -z "${REMPART_BIN:-}" ]]; then
 	stale=""
-	if [[ ! -f web/dist/index.html ]]; then
-		stale="web/dist/index.html is missing"
+	if [[ ! -f web/dist/index.html || ! -f web/dist/console/index.html ]]; then
+		stale="web/dist/index.html or web/dist/console/index.html is missing"
 	else
-		newer="$(find web/src web/index.html web/package.json web/package-lock.json web/vite.config.ts -newer web/dist/index.html -print -quit 2>/dev/null || true)"
+		newer="$(find web/src web/index.html web/console web/package.json web/package-lock.json web/vite.config.ts -newer web/dist/index.html -print -quit 2>/dev/null || true)"
 		[[ -n "$newer" ]] && stale="$newer is newer than web/dist"
 	fi
 	if [[ -n "$stale" ]]; then

@@ -110,6 +110,8 @@ fi
 # PostgreSQL: the server store tests start their own throwaway cluster on
 # 127.0.0.1 from the Debian binaries (or use REMPART_TEST_PG_DSN if set).
 step "install postgresql" bash scripts/ensure-apt.sh postgresql
+# pdftotext (poppler-utils): the runbook tests read the text of the PDF.
+step "install poppler-utils" bash scripts/ensure-apt.sh poppler-utils
 # S3 with Object Lock: the storage tests start their own versitygw on
 # 127.0.0.1 (internal/server/storage/s3test) and FAIL, not skip, without it:
 # the Object Lock tests must never silently stop running. Installed from the

@@ -1,6 +1,7 @@
-// Package web holds the crisis room's browser app (TypeScript, built with
-// Vite into dist/) and embeds the build in the rempart binary, which serves
-// it at /crisis/.
+// Package web holds the browser apps (TypeScript, built with Vite into
+// dist/): the crisis room, served at /crisis/, and the console
+// (dist/console/index.html), served at /console/; it embeds the build in
+// the rempart binary.
 //
 // dist/ is committed with only a .gitkeep so that `go build` works on a clean
 // clone before any npm build; such a binary serves an empty app (Assets then

@@ -21,6 +21,15 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 1200,
     sourcemap: false,
+    // Two pages, one build: the crisis room (index.html, /crisis/) and the
+    // console (console/index.html, served at /console/); they share i18n,
+    // styles and the assets folder (/crisis/assets/).
+    rolldownOptions: {
+      input: {
+        crisis: fileURLToPath(new URL('./index.html', import.meta.url)),
+        console: fileURLToPath(new URL('./console/index.html', import.meta.url)),
+      },
+    },
   },
   server: {
     // `npm run dev` against a local `rempart server` (REMPART_DEV_SERVER).

@@ -18,6 +18,7 @@ import (
 // alertOut mirrors the server's alerts (internal/server/alerts_api.go).
 type alertOut struct {
 	ID            int64      `json:"id"`
+	Kind          string     `json:"kind,omitempty"` // sentinel, or drill (a failed or slow restore drill)
 	Tenant        string     `json:"tenant"`
 	State         string     `json:"state"`
 	Verdict       string     `json:"verdict"`
@@ -30,6 +31,9 @@ type alertOut struct {
 	Closed        *time.Time `json:"closed,omitempty"`
 	ClosedBy      string     `json:"closed_by,omitempty"`
 	CloseNote     string     `json:"close_note,omitempty"`
+	DrillID       int64      `json:"drill_id,omitempty"`
+	Service       string     `json:"service,omitempty"`
+	Detail        string     `json:"detail,omitempty"`
 }
 
 func (a alertOut) source() string {
@@ -119,8 +123,11 @@ alerts only, unless --all.`,
 						clean += " (frozen)"
 					}
 				}
-				if a.State == "open" {
+				if a.State == "open" && a.Kind != "drill" {
 					open++
+				}
+				if a.Kind == "drill" {
+					clean = "-"
 				}
 				fmt.Printf("%-5d %-16s %-7s %-9s %-12s %-16s %-24s %s\n", a.ID, a.Tenant, a.State, a.Verdict, shortID(a.Snapshot),
 					localTime(a.Opened), a.source(), clean)
@@ -161,6 +168,10 @@ func newAlertShow() *cobra.Command {
 			}
 			if g.json {
 				return printJSON(a)
+			}
+			if a.Kind == "drill" {
+				printDrillAlert(a)
+				return nil
 			}
 			fmt.Printf("Alert:     %d (%s)\n", a.ID, a.State)
 			fmt.Printf("Tenant:    %s\n", a.Tenant)
@@ -512,4 +523,29 @@ func printNotify(v notifyView, changed bool) {
 			}
 		}
 	}
+}
+
+// printDrillAlert shows the alert of a failed or slow restore drill.
+func printDrillAlert(a alertOut) {
+	fmt.Printf("Alert:     %d (%s), restore drill %d\n", a.ID, a.State, a.DrillID)
+	fmt.Printf("Tenant:    %s\n", a.Tenant)
+	fmt.Printf("Service:   %s\n", a.Service)
+	fmt.Printf("Result:    %s\n", strings.ToUpper(a.Verdict))
+	fmt.Printf("Why:       %s\n", a.Detail)
+	fmt.Printf("Sent by:   %s\n", a.Source)
+	fmt.Printf("Opened:    %s\n", localTime(a.Opened))
+	if a.Closed != nil {
+		fmt.Printf("Closed:    %s by %s\nNote:      %s\n", localTime(*a.Closed), a.ClosedBy, a.CloseNote)
+		return
+	}
+	fmt.Printf(`
+A real recovery of %s could fail or take longer than its RTO. This alert
+does not freeze retention.
+What to do next:
+  1. Read the evidence: rempart drill show %d --tenant %s
+  2. Fix the cause (damaged storage: rempart check --read-data; a slow
+     restore: faster storage or a longer RTO in the plan; a failing health check)
+  3. Run the drill again: rempart drill run %s
+  4. Close the alert with a note (audited): rempart alert close %d --note "what was done"
+`, a.Service, a.DrillID, a.Tenant, a.Service, a.ID)
 }

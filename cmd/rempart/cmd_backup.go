@@ -61,6 +61,9 @@ not restore that snapshot, use "rempart restore --last-clean --target DIR".`,
 			s.r.SetCompression(level)
 			opts.Paths = args
 			opts.Program = "rempart " + version
+			if opts.Host == "" {
+				opts.Host = enrolledHost(g.repo) // "" → this machine's name
+			}
 			if p := absIfLocal(); p != "" {
 				// Never back up the repository into itself.
 				opts.SkipPaths = append(opts.SkipPaths, p)
@@ -129,7 +132,7 @@ not restore that snapshot, use "rempart restore --last-clean --target DIR".`,
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.Tags, "tag", nil, "label the snapshot (repeatable), e.g. --tag daily")
 	f.StringArrayVarP(&opts.Excludes, "exclude", "e", nil, "skip files and folders matching a pattern (repeatable): a name pattern like '*.tmp', or a path like '/srv/cache'")
-	f.StringVar(&opts.Host, "host", "", "host name recorded in the snapshot (default: this machine's name)")
+	f.StringVar(&opts.Host, "host", "", "host name recorded in the snapshot (default: the name this machine enrolled with on the server, else its system name)")
 	f.StringVar(&compression, "compression", envOr("REMPART_COMPRESSION", "auto"), "auto (balanced), fast (less CPU, a few % bigger), max (smaller, more CPU) or off")
 	// Only to measure what detection costs (bench/): a real backup keeps it.
 	f.BoolVar(&opts.NoSentinel, "no-sentinel", false, "turn ransomware detection off (benchmarks only)")

@@ -131,7 +131,8 @@ func printServerInfo(i server.Info) {
 		fmt.Printf("First start: created the operator account \"admin\" with the password in REMPART_ADMIN_PASSWORD.\n")
 	}
 	fmt.Printf("Clients check the fingerprint above when they first connect.\n")
-	fmt.Printf("\nCrisis room (web app): %s\n", i.CrisisURL)
+	fmt.Printf("\nConsole (web): %s/console/\n", i.URL)
+	fmt.Printf("Crisis room (web app): %s\n", i.CrisisURL)
 	if i.CallUDP != "" {
 		fmt.Printf("Calls: sound and video on UDP %s (open this UDP port in the firewall, with the HTTPS port)\n", i.CallUDP)
 	}

@@ -63,6 +63,29 @@ func isRemote(path string) bool {
 	return strings.HasPrefix(path, "https://") || strings.HasPrefix(path, "http://")
 }
 
+// enrolledHost is the name this machine enrolled with as an agent of the
+// tenant that --repo names ("" for a local repository or when it is not an
+// agent there). Backups to that tenant record it, so that the continuity
+// plan's sources (host + path) and drills find them under the same name.
+func enrolledHost(path string) string {
+	if !isRemote(path) {
+		return ""
+	}
+	st, err := clientconf.Load()
+	if err != nil {
+		return ""
+	}
+	sv := st.Server(path)
+	u, err := url.Parse(path)
+	if sv == nil || err != nil {
+		return ""
+	}
+	if a := sv.Agents[strings.Trim(u.Path, "/")]; a != nil {
+		return a.Host
+	}
+	return ""
+}
+
 // openRemote opens https://HOST:PORT/TENANT with what `rempart agent join`
 // or `rempart login` saved for that server: the agent token of that tenant,
 // else the admin session, and the pinned CA.

@@ -55,8 +55,8 @@ func Compare(old, new *Plan) Diff {
 		}
 	}
 	if old.Format != 0 {
-		d.Plan = fieldsChanged(Plan{Format: old.Format, Title: old.Title, ReviewedAt: old.ReviewedAt, ReviewedBy: old.ReviewedBy, Contacts: old.Contacts},
-			Plan{Format: new.Format, Title: new.Title, ReviewedAt: new.ReviewedAt, ReviewedBy: new.ReviewedBy, Contacts: new.Contacts})
+		d.Plan = fieldsChanged(Plan{Format: old.Format, Title: old.Title, ReviewedAt: old.ReviewedAt, ReviewedBy: old.ReviewedBy, RecoveryKeysLocation: old.RecoveryKeysLocation, Contacts: old.Contacts},
+			Plan{Format: new.Format, Title: new.Title, ReviewedAt: new.ReviewedAt, ReviewedBy: new.ReviewedBy, RecoveryKeysLocation: new.RecoveryKeysLocation, Contacts: new.Contacts})
 	}
 	sort.Strings(d.Added)
 	sort.Strings(d.Removed)

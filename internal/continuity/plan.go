@@ -39,6 +39,11 @@ type Plan struct {
 	// who did it: NIS2 evidence that the plan is kept up to date.
 	ReviewedAt string `yaml:"reviewed_at,omitempty" json:"reviewed_at,omitempty"`
 	ReviewedBy string `yaml:"reviewed_by,omitempty" json:"reviewed_by,omitempty"`
+	// RecoveryKeysLocation says where the recovery keys (the paper copy of
+	// each repository's recovery key, the sealed envelopes of passwords)
+	// are kept, in words ("safe of the town hall, office 12"): the printed
+	// runbook repeats it. Never the keys themselves.
+	RecoveryKeysLocation string `yaml:"recovery_keys_location,omitempty" json:"recovery_keys_location,omitempty"`
 	// Contacts are the plan's general contacts (crisis cell, providers).
 	Contacts []Contact `yaml:"contacts,omitempty" json:"contacts,omitempty"`
 	// Services are the public services the plan protects.
@@ -68,6 +73,11 @@ type Service struct {
 	// Fallback is the manual procedure while the service is down.
 	Fallback string    `yaml:"fallback,omitempty" json:"fallback,omitempty"`
 	Contacts []Contact `yaml:"contacts,omitempty" json:"contacts,omitempty"`
+	// HealthCheck is a shell command a restore drill runs on the restored
+	// data (working directory: the drill's scratch folder, also in
+	// $REMPART_DRILL_DIR), e.g. open a restored database and query it:
+	// exit status 0 means the data works. Optional.
+	HealthCheck string `yaml:"health_check,omitempty" json:"health_check,omitempty"`
 }
 
 // Source is a backed-up folder: the machine (the host name its agent
@@ -287,6 +297,8 @@ const dateLayout = "2006-01-02"
 const (
 	maxServices = 1000
 	maxText     = 64 << 10
+	// maxHealthCheck bounds a service's health_check command.
+	maxHealthCheck = 4 << 10
 )
 
 // ValidationError lists everything wrong with a plan, one line each.
@@ -323,6 +335,9 @@ func (p *Plan) validate(where func(i int) string) error {
 		if _, err := time.Parse(dateLayout, p.ReviewedAt); err != nil {
 			add("reviewed_at: %q is not a date: write it as YYYY-MM-DD (e.g. 2026-11-30)", p.ReviewedAt)
 		}
+	}
+	if len(p.RecoveryKeysLocation) > maxText {
+		add("recovery_keys_location: longer than %d bytes", maxText)
 	}
 	for i, c := range p.Contacts {
 		if strings.TrimSpace(c.Name) == "" {
@@ -395,6 +410,11 @@ func (p *Plan) validate(where func(i int) string) error {
 		}
 		if len(s.Fallback) > maxText {
 			add("%s: fallback: longer than %d bytes", at, maxText)
+		}
+		if len(s.HealthCheck) > maxHealthCheck {
+			add("%s: health_check: longer than %d bytes (put a long check in a script and run the script)", at, maxHealthCheck)
+		} else if strings.ContainsRune(s.HealthCheck, 0) {
+			add("%s: health_check: contains a NUL byte", at)
 		}
 	}
 	if len(errs) > 0 {

@@ -28,9 +28,10 @@ const maxSettingsBody = 256 << 10
 // alertJSON is an alert as the API shows it.
 type alertJSON struct {
 	ID         int64     `json:"id"`
+	Kind       string    `json:"kind"` // sentinel or drill (a failed or slow restore drill)
 	Tenant     string    `json:"tenant"`
 	State      string    `json:"state"`   // open or closed
-	Verdict    string    `json:"verdict"` // suspect or infected
+	Verdict    string    `json:"verdict"` // suspect or infected; for a drill: failed or slow
 	Snapshot   string    `json:"snapshot"`
 	Source     string    `json:"source"` // who sent the snapshot ("agent:12")
 	SourceHost string    `json:"source_host,omitempty"`
@@ -43,6 +44,10 @@ type alertJSON struct {
 	Closed        *time.Time `json:"closed,omitempty"`
 	ClosedBy      string     `json:"closed_by,omitempty"`
 	CloseNote     string     `json:"close_note,omitempty"`
+	// For a drill alert: the drill, its service and why it failed.
+	DrillID int64  `json:"drill_id,omitempty"`
+	Service string `json:"service,omitempty"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 func verdictOf(flag int) string {
@@ -84,6 +89,10 @@ func (s *srv) toAlertJSON(ctx context.Context, h hosts, a store.Alert) alertJSON
 	if !a.IsOpen() {
 		t := a.Closed
 		j.State, j.Closed, j.ClosedBy, j.CloseNote = "closed", &t, a.ClosedBy, a.CloseNote
+	}
+	j.Kind = a.Kind
+	if a.Kind == store.AlertDrill {
+		s.drillAlertJSON(ctx, &j, a)
 	}
 	return j
 }
@@ -222,6 +231,11 @@ func (s *srv) closeAlert(w http.ResponseWriter, r *http.Request, c caller) {
 	open, err := s.st.HasOpenAlert(r.Context(), a.TenantID)
 	if err != nil {
 		s.internal(w, r, err)
+		return
+	}
+	if a.Kind == store.AlertDrill { // no retention to speak of, no Sentinel notification
+		s.audit(r.Context(), c.actor, "drill.alert.close", a.Tenant, map[string]any{"alert_id": a.ID, "drill": a.Snapshot, "note": note, "from": c.remote})
+		writeJSON(w, http.StatusOK, s.toAlertJSON(r.Context(), hosts{}, closed))
 		return
 	}
 	s.audit(r.Context(), c.actor, "sentinel.alert.close", a.Tenant, map[string]any{

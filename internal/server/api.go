@@ -34,6 +34,7 @@ type srv struct {
 	crisis  http.Handler     // the crisis room relay, /v1/crisis/ (crisis.go); nil: 503
 	webapp  http.Handler     // the web app, /crisis/ (crisis.go); nil: 503
 	caPEM   []byte           // the local CA's certificate, served at /ca.crt
+	facts   serverFacts      // public URL, crisis room, CA fingerprint: what the runbook prints (runbook_api.go)
 	logins  *loginLimiter    // sign-in throttling (loginlimit.go); nil: none
 	totp    totpSeen         // one-time codes already used to sign in
 }
@@ -78,7 +79,10 @@ func (s *srv) routes(repos http.Handler) http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{name}/notifications", s.authed(s.getNotifications))
 	mux.HandleFunc("PUT /v1/tenants/{name}/notifications", s.authed(s.setNotifications))
 	mux.HandleFunc("POST /v1/tenants/{name}/notifications/test", s.authed(s.testNotifications))
-	s.planRoutes(mux) // continuity plans (plan_api.go)
+	s.planRoutes(mux)                                        // continuity plans (plan_api.go)
+	s.runbookRoutes(mux)                                     // the printable runbook (runbook_api.go)
+	s.drillRoutes(mux)                                       // restore drills (drill_api.go)
+	mux.HandleFunc("GET /v1/overview", s.authed(s.overview)) // the web console's first screen (overview_api.go)
 	if s.crisis != nil {
 		mux.Handle("/v1/crisis/", s.crisis)
 	} else {
@@ -91,8 +95,9 @@ func (s *srv) routes(repos http.Handler) http.Handler {
 		webapp = newWebApp(nil)
 	}
 	mux.Handle("/crisis/", webapp)
+	mux.Handle("/console/", webapp) // the web console, same build (crisis.go)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/crisis/", http.StatusFound)
+		http.Redirect(w, r, "/console/", http.StatusFound)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)

@@ -77,9 +77,13 @@ func appSecurityHeaders(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 }
 
-// webApp serves the crisis room's web app (built by Vite, embedded in the
-// binary) at /crisis/.
+// webApp serves the web app (built by Vite, embedded in the binary): the
+// crisis room at /crisis/ and the console at /console/. Both pages come
+// from the same build and share its assets, served under /crisis/assets/.
 type webApp struct{ fsys fs.FS }
+
+// consolePage is the console's page in the build.
+const consolePage = "console/index.html"
 
 // newWebApp returns the web app handler; without a built app (nil, or no
 // index.html) it answers 503 with what to do.
@@ -109,6 +113,20 @@ func (a webApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if name == "" || name == "." {
 		name = "index.html"
 	}
+	if strings.HasPrefix(r.URL.Path, "/console/") {
+		// One page (its screens are # routes); its assets are the build's.
+		if r.URL.Path != "/console/" && r.URL.Path != "/console/index.html" {
+			http.Error(w, "not found", http.StatusNotFound)
+			return
+		}
+		name = consolePage
+		if _, err := fs.Stat(a.fsys, name); err != nil {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("the web console was not built: run make build\n"))
+			return
+		}
+	}
 	f, err := a.fsys.Open(name)
 	if err != nil {
 		http.Error(w, "not found", http.StatusNotFound)
@@ -120,7 +138,7 @@ func (a webApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	if name == "index.html" {
+	if name == "index.html" || name == consolePage {
 		// The page names the hashed assets of this build: always ask.
 		w.Header().Set("Cache-Control", "no-cache")
 	} else if hashedAsset(name) {

@@ -488,7 +488,7 @@ func TestCrisisWebApp(t *testing.T) {
 	if resp := get(h, "/crisis/../../etc/passwd"); resp.StatusCode == 200 {
 		t.Fatal("path traversal served a file")
 	}
-	if resp := get(h, "/"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/crisis/" {
+	if resp := get(h, "/"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console/" {
 		t.Fatalf("/: %d %v", resp.StatusCode, resp.Header)
 	}
 	if resp := get(h, "/v1/nope"); resp.StatusCode != 404 {

@@ -98,6 +98,7 @@ func Run(ctx context.Context, cfg Config) error {
 	info.Addr = ln.Addr().String()
 	info.URL = "https://" + publicAddr(ln.Addr().(*net.TCPAddr))
 	info.CrisisURL = info.URL + "/crisis/"
+	s.facts = serverFacts{URL: info.URL, CrisisURL: info.CrisisURL, CAFingerprint: info.CAFingerprint}
 	hs := &http.Server{
 		Handler:           s.routes(repos),
 		ReadHeaderTimeout: 30 * time.Second,

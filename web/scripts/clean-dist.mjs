@@ -5,6 +5,6 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
-for (const name of ['assets', 'index.html', 'favicon.svg']) {
+for (const name of ['assets', 'index.html', 'console', 'favicon.svg']) {
   rmSync(dist + name, { recursive: true, force: true });
 }

@@ -12,6 +12,9 @@ const (
 	KindAlertOpen   = "alert.open"
 	KindAlertClosed = "alert.closed"
 	KindTest        = "test"
+	// KindDrillAlert: a restore drill failed or was slower than the
+	// service's RTO (an alert that does not freeze retention).
+	KindDrillAlert = "drill.alert"
 )
 
 // Event is what a message says. The webhook sends it as JSON.
@@ -38,6 +41,12 @@ type Event struct {
 	// For KindAlertClosed.
 	ClosedBy string `json:"closed_by,omitempty"`
 	Note     string `json:"note,omitempty"`
+	// For KindDrillAlert: the drill's ID, service, result (failed or
+	// slow) and why; Source is who recorded it.
+	DrillID int64    `json:"drill_id,omitempty"`
+	Service string   `json:"service,omitempty"`
+	Result  string   `json:"result,omitempty"`
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 func short(id string) string {
@@ -66,6 +75,9 @@ func (e Event) summary() string {
 	switch e.Kind {
 	case KindTest:
 		return fmt.Sprintf("Rempart notification test for tenant %s: this channel works", e.Tenant)
+	case KindDrillAlert:
+		return fmt.Sprintf("Rempart drill alert #%d: the restore drill of service %s of tenant %s %s: %s (rempart drill show %d)",
+			e.AlertID, e.Service, e.Tenant, strings.ToUpper(e.Result), strings.Join(e.Reasons, "; "), e.DrillID)
 	case KindAlertClosed:
 		return fmt.Sprintf("Rempart Sentinel alert #%d of tenant %s (snapshot %s, %s) closed by %s: %s",
 			e.AlertID, e.Tenant, short(e.Snapshot), e.Verdict, e.ClosedBy, e.Note)
@@ -85,6 +97,12 @@ func (e Event) subject() string {
 		return fmt.Sprintf("[Rempart] Test de notification / Notification test — %s", e.Tenant)
 	case KindAlertClosed:
 		return fmt.Sprintf("[Rempart] Alerte n° %d close / Alert #%d closed — %s", e.AlertID, e.AlertID, e.Tenant)
+	case KindDrillAlert:
+		fr := "ÉCHEC"
+		if e.Result == "slow" {
+			fr = "TROP LENT"
+		}
+		return fmt.Sprintf("[Rempart] Exercice de restauration %s : %s / Restore drill %s: %s — %s", fr, e.Service, strings.ToUpper(e.Result), e.Service, e.Tenant)
 	}
 	fr := "sauvegarde INFECTÉE"
 	if e.Verdict != "infected" {
@@ -130,6 +148,41 @@ func (e Event) body() string {
 		p("")
 		p("The retention policy applies again to this tenant's snapshots (unless")
 		p("another alert is still open).")
+		return b.String()
+	case KindDrillAlert:
+		fr := "a échoué"
+		if e.Result == "slow" {
+			fr = "a pris plus de temps que la durée maximale d'interruption (RTO)"
+		}
+		p("ALERTE n° %d — exercice de restauration, serveur Rempart %s", e.AlertID, server)
+		p("")
+		p("Collectivité (tenant) : %s", e.Tenant)
+		p("Service               : %s", e.Service)
+		p("L'exercice de restauration n° %d %s :", e.DrillID, fr)
+		for _, r := range e.Reasons {
+			p("  - %s", r)
+		}
+		p("")
+		p("Une restauration réelle de ce service pourrait échouer ou dépasser son RTO.")
+		p("Voyez le rapport : rempart drill show %d ; corrigez, relancez l'exercice", e.DrillID)
+		p("(rempart drill run %s), puis fermez l'alerte : rempart alert close %d --note \"...\"", e.Service, e.AlertID)
+		p("Cette alerte ne gèle pas la rétention.")
+		p("")
+		p("-- English --")
+		p("")
+		p("ALERT #%d — restore drill, Rempart server %s", e.AlertID, server)
+		p("")
+		p("Tenant:  %s", e.Tenant)
+		p("Service: %s", e.Service)
+		p("Restore drill #%d %s:", e.DrillID, strings.ToUpper(e.Result))
+		for _, r := range e.Reasons {
+			p("  - %s", r)
+		}
+		p("")
+		p("A real recovery of this service could fail or take longer than its RTO.")
+		p("See the report: rempart drill show %d; fix it, run the drill again", e.DrillID)
+		p("(rempart drill run %s), then close the alert: rempart alert close %d --note \"...\"", e.Service, e.AlertID)
+		p("This alert does not freeze retention.")
 		return b.String()
 	}
 	clean := e.CleanSnapshot
@@ -204,7 +257,7 @@ func (e Event) severity() int {
 	switch {
 	case e.Kind == KindAlertOpen && e.Verdict == "infected":
 		return 1 // alert: action must be taken immediately
-	case e.Kind == KindAlertOpen:
+	case e.Kind == KindAlertOpen, e.Kind == KindDrillAlert:
 		return 4 // warning
 	case e.Kind == KindAlertClosed:
 		return 5 // notice

@@ -24,6 +24,14 @@ const (
 	FlagInfected = 3
 )
 
+// Kinds of alerts. A Sentinel alert (a suspect or infected snapshot)
+// freezes the tenant's retention while it is open; a drill alert (a failed
+// or slow restore drill) does not: it asks people to look, nothing else.
+const (
+	AlertSentinel = "sentinel"
+	AlertDrill    = "drill"
+)
+
 // ErrAlreadyClosed refuses to close an alert twice.
 var ErrAlreadyClosed = errors.New("alert already closed")
 
@@ -33,12 +41,15 @@ const maxCloseNote = 4000
 // Alert is one suspect or infected snapshot reported to people.
 type Alert struct {
 	ID       int64
+	Kind     string // AlertSentinel or AlertDrill
 	TenantID int64
 	Tenant   string // the tenant's name
-	Snapshot string // the snapshot's file name (its ID)
-	Flag     int    // FlagSuspect or FlagInfected
-	Source   string // who sent the snapshot ("agent:12")
-	Opened   time.Time
+	Snapshot string // the snapshot's file name (its ID); "drill:ID" for a drill alert
+	Flag     int    // FlagSuspect or FlagInfected (FlagNone for a drill alert)
+	Source   string // who sent the snapshot ("agent:12"), or the drill record
+	// Detail says why, for a drill alert ("drill of paie failed: ...").
+	Detail string
+	Opened time.Time
 	// CleanSnapshot is the last snapshot of the same source received
 	// before Snapshot and not flagged suspect or infected: the clean
 	// restore point, frozen while the alert is open ("" if there was none).
@@ -95,7 +106,7 @@ func (s *Store) OpenAlert(ctx context.Context, n NewAlert) (Alert, bool, error) 
 }
 
 const alertColumns = `a.id, a.tenant_id, t.name, a.snapshot, a.flag, a.source, a.opened_at, a.clean_snapshot,
-	a.clean_received_at, a.closed_at, a.closed_by, a.close_note`
+	a.clean_received_at, a.closed_at, a.closed_by, a.close_note, a.kind, a.detail`
 
 func scanAlert(sc interface{ Scan(...any) error }) (Alert, error) {
 	var a Alert
@@ -103,7 +114,7 @@ func scanAlert(sc interface{ Scan(...any) error }) (Alert, error) {
 	var cleanAt, closedAt sql.NullInt64
 	var by, note sql.NullString
 	if err := sc.Scan(&a.ID, &a.TenantID, &a.Tenant, &a.Snapshot, &a.Flag, &a.Source, &opened, &a.CleanSnapshot,
-		&cleanAt, &closedAt, &by, &note); err != nil {
+		&cleanAt, &closedAt, &by, &note, &a.Kind, &a.Detail); err != nil {
 		return Alert{}, err
 	}
 	a.Opened, a.CleanReceived, a.Closed = goTime(opened), goTimeNull(cleanAt), goTimeNull(closedAt)
@@ -135,10 +146,11 @@ const (
 )
 
 // AlertFilter selects alerts: of one tenant (every tenant when TenantID is
-// 0), by state.
+// 0), by state, of one kind ("" for every kind).
 type AlertFilter struct {
 	TenantID int64
 	State    AlertState
+	Kind     string
 }
 
 // Alerts lists alerts, newest first.
@@ -148,6 +160,10 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	if f.TenantID != 0 {
 		query += ` AND a.tenant_id = ?`
 		args = append(args, f.TenantID)
+	}
+	if f.Kind != "" {
+		query += ` AND a.kind = ?`
+		args = append(args, f.Kind)
 	}
 	switch f.State {
 	case AlertsOpen:
@@ -174,19 +190,22 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	return out, nil
 }
 
-// OpenAlerts lists a tenant's open alerts, oldest first.
+// OpenAlerts lists a tenant's open Sentinel alerts (those that freeze its
+// retention), oldest first.
 func (s *Store) OpenAlerts(ctx context.Context, tenantID int64) ([]Alert, error) {
-	list, err := s.Alerts(ctx, AlertFilter{TenantID: tenantID, State: AlertsOpen})
+	list, err := s.Alerts(ctx, AlertFilter{TenantID: tenantID, State: AlertsOpen, Kind: AlertSentinel})
 	for i, j := 0, len(list)-1; i < j; i, j = i+1, j-1 {
 		list[i], list[j] = list[j], list[i]
 	}
 	return list, err
 }
 
-// HasOpenAlert reports whether the tenant has an open alert.
+// HasOpenAlert reports whether the tenant has an open Sentinel alert (one
+// that freezes its retention).
 func (s *Store) HasOpenAlert(ctx context.Context, tenantID int64) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM alerts WHERE tenant_id = ? AND closed_at IS NULL`), tenantID).Scan(&n)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM alerts WHERE tenant_id = ? AND closed_at IS NULL AND kind = ?`),
+		tenantID, AlertSentinel).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: open alerts of tenant %d: %w", tenantID, err)
 	}

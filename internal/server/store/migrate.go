@@ -302,6 +302,33 @@ var migrations = []migration{
 			PRIMARY KEY (tenant_id, version)
 		)`,
 	}},
+	{version: 7, name: "restore drills: their evidence; kinds of alerts", stmts: []string{
+		// One row per drill a town ran (package drill, docs/drills.md),
+		// never updated but for the alert it opened: evidence is the
+		// record as sent (JSON), sha256 its hash; recorded_by is who sent
+		// it (the credentials), ran_by and host what the runner says.
+		`CREATE TABLE drills (
+			id {{id}},
+			tenant_id BIGINT NOT NULL REFERENCES tenants (id),
+			service TEXT NOT NULL,
+			result TEXT NOT NULL CHECK (result IN ('passed', 'failed', 'slow')),
+			started_at BIGINT NOT NULL,
+			finished_at BIGINT NOT NULL,
+			recorded_at BIGINT NOT NULL,
+			recorded_by TEXT NOT NULL,
+			ran_by TEXT NOT NULL,
+			host TEXT NOT NULL,
+			evidence TEXT NOT NULL,
+			sha256 TEXT NOT NULL,
+			alert_id BIGINT REFERENCES alerts (id)
+		)`,
+		`CREATE INDEX drills_tenant ON drills (tenant_id, service, id)`,
+		// Alerts until now were Sentinel's (a suspect or infected
+		// snapshot: they freeze retention). A failed or slow drill opens
+		// an alert of kind 'drill', which does not; detail says why.
+		`ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'sentinel'`,
+		`ALTER TABLE alerts ADD COLUMN detail TEXT NOT NULL DEFAULT ''`,
+	}},
 }
 
 // SchemaVersion is the newest schema version this package knows.

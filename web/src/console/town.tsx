@@ -1,0 +1,380 @@
+// A town's page: its status and why, the crisis room, open alerts (read
+// one), the plan's sources against their RPO, the machines and Sentinel's
+// verdicts, the recovery order in waves and the dependency graph, the
+// plan's problems, and the latest entries of the audit trail.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLang } from '../i18n';
+import { ct, type ConsoleKey } from '../i18n/console';
+import {
+  consoleApi,
+  HttpError,
+  type Alert,
+  type AuditRecord,
+  type PlanOrder,
+  type PlanVersion,
+  type Session,
+  type TenantOverview,
+} from './api';
+import type { GraphInput, GraphService } from './graph';
+import { DependencyGraph } from './graphview';
+import { Reasons, StatusBadge } from './overview';
+import { townStatus } from './status';
+import { age, failureText, when } from './text';
+
+type Guard = <T>(f: () => Promise<T>) => Promise<T | undefined>;
+
+const townHash = (t: string) => `#/town/${encodeURIComponent(t)}`;
+
+function verdictText(v?: string): string {
+  return v ? ct(`v_${v}` as ConsoleKey) : ct('v_none');
+}
+
+/** The graph's input from the recovery order and the plan's services. */
+export function graphInput(order: PlanOrder, plan?: PlanVersion): GraphInput {
+  const services = new Map((plan?.plan?.services ?? []).map((s) => [s.id, s]));
+  const waves: GraphService[][] = order.waves.map((w) =>
+    w.services.map((s) => ({ id: s.id, name: s.name || s.id, dependsOn: s.depends_on ?? [] })),
+  );
+  const unordered: GraphService[] = (order.unordered ?? []).map((id) => {
+    const s = services.get(id);
+    return { id, name: s?.name || id, dependsOn: s?.depends_on ?? [] };
+  });
+  const flagged = new Set<string>();
+  for (const p of order.problems) if (p.service) flagged.add(p.service);
+  return { waves, unordered, flagged };
+}
+
+function AlertDetail(props: { session: Session; town: string; id: number; guard: Guard }) {
+  const [a, setA] = useState<Alert | undefined>();
+  const [err, setErr] = useState('');
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    setA(undefined);
+    setErr('');
+    props
+      .guard(() => consoleApi.alert(props.session, props.id))
+      .then((x) => x && setA(x))
+      .catch((e) => setErr(failureText(e)));
+  }, [props.id]);
+  useEffect(() => {
+    if (a) heading.current?.focus();
+  }, [a]);
+  return (
+    <section class="card alert-detail" data-testid="alert-detail" data-alert={props.id} aria-labelledby="alert-title">
+      <h3 id="alert-title" tabIndex={-1} ref={heading}>
+        {ct('c_alert_title', { id: props.id })}
+      </h3>
+      {err && (
+        <p class="error" role="alert">
+          {err}
+        </p>
+      )}
+      {!a && !err && <p>{ct('c_loading')}</p>}
+      {a && (
+        <>
+          <dl class="detail">
+            <dt>{ct('c_alert_verdict')}</dt>
+            <dd data-testid="alert-verdict" class={a.verdict === 'infected' ? 'bad' : 'warn'}>
+              {a.kind === 'drill' ? ct('c_alert_drill') : verdictText(a.verdict)}
+            </dd>
+            <dt>{ct('c_alert_opened')}</dt>
+            <dd>{when(a.opened)}</dd>
+            <dt>{ct('c_alert_source')}</dt>
+            <dd data-testid="alert-host">{a.source_host || a.source}</dd>
+            {a.detail && (
+              <>
+                <dt>{ct('c_alert_why')}</dt>
+                <dd data-testid="alert-why">{a.detail}</dd>
+              </>
+            )}
+            <dt>{ct('c_alert_snapshot')}</dt>
+            <dd class="mono" data-testid="alert-snapshot">
+              {a.snapshot}
+            </dd>
+            <dt>{ct('c_alert_clean')}</dt>
+            <dd class="mono" data-testid="alert-clean">
+              {a.clean_snapshot ? `${a.clean_snapshot} (${when(a.clean_received)})` : ct('c_alert_clean_none')}
+            </dd>
+          </dl>
+          {a.kind !== 'drill' && <p class="help">{ct('c_alert_frozen')}</p>}
+          {a.kind !== 'drill' && (
+            <p class="help" data-testid="alert-next">
+              {ct('c_alert_next', { snap: a.clean_snapshot ? a.clean_snapshot.slice(0, 12) : 'latest', id: a.id })}
+            </p>
+          )}
+        </>
+      )}
+      <a class="button" href={townHash(props.town)} data-testid="alert-close-detail">
+        {ct('c_close')}
+      </a>
+    </section>
+  );
+}
+
+function Alerts(props: { town: TenantOverview; openId?: number; session: Session; guard: Guard }) {
+  const t = props.town;
+  return (
+    <section aria-labelledby="alerts-title">
+      <h3 id="alerts-title">{ct('c_town_alerts')}</h3>
+      {t.alerts.length === 0 ? (
+        <p class="muted">{ct('c_town_no_alerts')}</p>
+      ) : (
+        <ul class="alert-list" data-testid="alert-list">
+          {t.alerts.map((a) => (
+            <li key={a.id} data-testid="alert-row" data-alert={a.id} data-verdict={a.verdict}>
+              <span class={`pill ${a.verdict === 'infected' ? 'bad' : 'warn'}`}>{a.kind === 'drill' ? ct('c_alert_drill') : verdictText(a.verdict)}</span>{' '}
+              <strong>{a.source_host || a.source}</strong> · {when(a.opened)}{' '}
+              <a class="button" href={`${townHash(t.tenant)}/alert/${a.id}`} data-testid="alert-open">
+                {ct('c_alert_read')}
+                <span class="sr-only"> {ct('c_alert_title', { id: a.id })}</span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+      {props.openId !== undefined && Number.isFinite(props.openId) && (
+        <AlertDetail session={props.session} town={t.tenant} id={props.openId} guard={props.guard} />
+      )}
+    </section>
+  );
+}
+
+function Sources(props: { town: TenantOverview }) {
+  const t = props.town;
+  return (
+    <section aria-labelledby="sources-title">
+      <h3 id="sources-title">{ct('c_town_sources')}</h3>
+      {t.sources.length === 0 ? (
+        <p class="muted">{ct('c_town_no_sources')}</p>
+      ) : (
+        <div class="table-scroll">
+          <table class="board" data-testid="sources-table">
+            <thead>
+              <tr>
+                <th scope="col">{ct('c_col_service')}</th>
+                <th scope="col">{ct('c_col_source')}</th>
+                <th scope="col">{ct('c_col_latest')}</th>
+                <th scope="col">{ct('c_col_age')}</th>
+                <th scope="col">{ct('c_col_rpo')}</th>
+                <th scope="col">{ct('c_col_status')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {t.sources.map((s) => (
+                <tr key={`${s.service}|${s.host}|${s.path}`} data-testid="source-row" data-status={s.status} data-service={s.service} data-host={s.host}>
+                  <td>{s.service}</td>
+                  <td class="mono">
+                    {s.host}:{s.path}
+                  </td>
+                  <td>{s.latest ? when(s.latest) : ct('c_never')}</td>
+                  <td>{s.latest ? age(s.age_seconds) : '—'}</td>
+                  <td>{age(s.rpo_seconds)}</td>
+                  <td>
+                    <span class={`pill ${s.status === 'ok' ? 'good' : s.status === 'stale' ? 'warn' : 'bad'}`}>{ct(`src_${s.status}` as ConsoleKey)}</span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Machines(props: { town: TenantOverview }) {
+  const t = props.town;
+  return (
+    <section aria-labelledby="machines-title">
+      <h3 id="machines-title">{ct('c_town_machines')}</h3>
+      {t.machines.length === 0 ? (
+        <p class="muted">{ct('c_town_no_machines')}</p>
+      ) : (
+        <div class="table-scroll">
+          <table class="board" data-testid="machines-table">
+            <thead>
+              <tr>
+                <th scope="col">{ct('c_col_host')}</th>
+                <th scope="col">{ct('c_col_snapshots')}</th>
+                <th scope="col">{ct('c_col_latest')}</th>
+                <th scope="col">{ct('c_col_verdict')}</th>
+                <th scope="col">{ct('c_col_clean')}</th>
+                <th scope="col">{ct('c_col_locked')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {t.machines.map((m) => (
+                <tr key={m.agent_id} data-testid="machine-row" data-host={m.host} data-verdict={m.verdict ?? ''}>
+                  <td>
+                    {m.host}
+                    {m.revoked ? ` (${ct('c_revoked')})` : ''}
+                  </td>
+                  <td>{m.snapshots}</td>
+                  <td>{when(m.latest)}</td>
+                  <td class={m.verdict === 'infected' ? 'bad' : m.verdict === 'suspect' ? 'warn' : ''}>{m.latest ? verdictText(m.verdict) : '—'}</td>
+                  <td>{when(m.latest_clean)}</td>
+                  <td>{m.locked_until ? when(m.locked_until) : '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Plan(props: { town: TenantOverview; order?: PlanOrder; plan?: PlanVersion; err: string }) {
+  const t = props.town;
+  if (!t.plan) {
+    return (
+      <section aria-labelledby="plan-title">
+        <h3 id="plan-title">{ct('c_town_plan')}</h3>
+        <p class="muted" data-testid="no-plan">
+          {ct('c_town_no_plan', { town: t.tenant })}
+        </p>
+      </section>
+    );
+  }
+  const o = props.order;
+  const names = new Map<string, string>();
+  for (const w of o?.waves ?? []) for (const s of w.services) names.set(s.id, s.name || s.id);
+  return (
+    <section aria-labelledby="plan-title">
+      <h3 id="plan-title">{ct('c_town_plan')}</h3>
+      <p class="help">
+        {ct('c_town_plan_version', { v: t.plan.version, when: when(t.plan.saved) })}
+        {t.plan.reviewed_at ? ` · ${ct('c_town_reviewed', { date: t.plan.reviewed_at })}` : ''}
+      </p>
+      {props.err && (
+        <p class="error" role="alert">
+          {props.err}
+        </p>
+      )}
+      {!o && !props.err && <p>{ct('c_loading')}</p>}
+      {o && (
+        <>
+          <ol class="waves" data-testid="waves">
+            {o.waves.map((w) => (
+              <li key={w.number} data-testid="wave" data-wave={w.number}>
+                <strong>{ct('c_wave', { n: w.number })}</strong> <span class="muted">({ct('c_wave_parallel')})</span>:{' '}
+                {w.services.map((s, i) => (
+                  <span key={s.id} data-service={s.id}>
+                    {i > 0 ? ', ' : ''}
+                    {s.name || s.id}
+                  </span>
+                ))}
+              </li>
+            ))}
+            {(o.unordered ?? []).length > 0 && (
+              <li data-testid="wave" data-wave="0" class="bad">
+                <strong>{ct('c_unordered')}</strong>: {(o.unordered ?? []).join(', ')}
+              </li>
+            )}
+          </ol>
+          <h3>{ct('c_town_graph')}</h3>
+          <p class="help">{ct('c_town_graph_help')}</p>
+          <DependencyGraph town={t.tenant} input={graphInput(o, props.plan)} />
+          <h3>{ct('c_town_problems')}</h3>
+          {o.problems.length === 0 ? (
+            <p class="good">{ct('c_town_no_problems')}</p>
+          ) : (
+            <ul class="problems" data-testid="problems">
+              {o.problems.map((p, i) => (
+                <li key={i} data-testid="problem-row" data-kind={p.kind} data-severity={p.severity} class={p.severity === 'error' ? 'problem error-row' : 'problem'}>
+                  <span class={`pill ${p.severity === 'error' ? 'bad' : 'warn'}`}>{p.severity}</span>{' '}
+                  {p.service && <strong>{names.get(p.service) ?? p.service}: </strong>}
+                  <span lang="en">{p.message}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function Audit(props: { records?: AuditRecord[]; err: string; hidden: boolean }) {
+  if (props.hidden) return null;
+  return (
+    <section aria-labelledby="audit-title">
+      <h3 id="audit-title">{ct('c_town_audit')}</h3>
+      {props.err && (
+        <p class="error" role="alert">
+          {props.err}
+        </p>
+      )}
+      {!props.records && !props.err && <p>{ct('c_loading')}</p>}
+      {props.records && props.records.length === 0 && <p class="muted">{ct('c_town_no_audit')}</p>}
+      {props.records && props.records.length > 0 && (
+        <div class="table-scroll">
+          <table class="board" data-testid="audit-table">
+            <thead>
+              <tr>
+                <th scope="col">{ct('c_col_time')}</th>
+                <th scope="col">{ct('c_col_actor')}</th>
+                <th scope="col">{ct('c_col_action')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.records.map((r) => (
+                <tr key={r.id} data-testid="audit-row" data-action={r.action}>
+                  <td>{when(r.time)}</td>
+                  <td class="mono">{r.actor}</td>
+                  <td class="mono">{r.action}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function TownPage(props: { session: Session; town: TenantOverview; at: string; alertId?: number; guard: Guard }) {
+  useLang();
+  const t = props.town;
+  const status = townStatus(t);
+  const [order, setOrder] = useState<PlanOrder | undefined>();
+  const [plan, setPlan] = useState<PlanVersion | undefined>();
+  const [planErr, setPlanErr] = useState('');
+  const [audit, setAudit] = useState<AuditRecord[] | undefined>();
+  const [auditErr, setAuditErr] = useState('');
+  const [auditHidden, setAuditHidden] = useState(false);
+  useEffect(() => {
+    if (t.plan) {
+      Promise.all([props.guard(() => consoleApi.order(props.session, t.tenant)), props.guard(() => consoleApi.plan(props.session, t.tenant))])
+        .then(([o, p]) => {
+          if (o) setOrder(o);
+          if (p) setPlan(p);
+        })
+        .catch((e) => setPlanErr(failureText(e)));
+    }
+    props
+      .guard(() => consoleApi.latestAudit(props.session, t.tenant))
+      .then((r) => r && setAudit(r))
+      .catch((e) => {
+        if (e instanceof HttpError && e.status === 403) setAuditHidden(true);
+        else setAuditErr(failureText(e));
+      });
+  }, [t.tenant, props.at]);
+  return (
+    <article class="town" data-testid="town-page" data-tenant={t.tenant}>
+      <header class="town-head">
+        <h2 data-testid="town-title">{t.tenant}</h2>
+        <StatusBadge status={status} />
+        <a class="button primary" href="/crisis/" data-testid="open-crisis">
+          {ct('c_town_open_crisis')}
+        </a>
+      </header>
+      <Reasons status={status} />
+      <Alerts town={t} openId={props.alertId} session={props.session} guard={props.guard} />
+      <Sources town={t} />
+      <Machines town={t} />
+      <Plan town={t} order={order} plan={plan} err={planErr} />
+      <Audit records={audit} err={auditErr} hidden={auditHidden} />
+    </article>
+  );
+}
