@@ -71,6 +71,32 @@ type Backend interface {
 	Close() error
 }
 
+// BufferLoader is implemented by backends that can read a range into the
+// caller's buffer. A restore reads thousands of ranges of a few MiB: reusing
+// one buffer per worker keeps the process's memory flat instead of leaving
+// the garbage collector a trail of large buffers.
+type BufferLoader interface {
+	// LoadInto reads exactly len(buf) bytes at offset into buf.
+	LoadInto(ctx context.Context, h Handle, offset int64, buf []byte) error
+}
+
+// LoadInto reads length bytes at offset, into buf's storage when it is large
+// enough and the backend can (BufferLoader), else as Load does.
+func LoadInto(ctx context.Context, be Backend, h Handle, offset, length int64, buf []byte) ([]byte, error) {
+	bl, ok := be.(BufferLoader)
+	if !ok || length <= 0 {
+		return be.Load(ctx, h, offset, length)
+	}
+	if int64(cap(buf)) < length {
+		buf = make([]byte, length)
+	}
+	buf = buf[:length]
+	if err := bl.LoadInto(ctx, h, offset, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
 // Errors that callers test with errors.Is.
 var (
 	ErrNotFound = errors.New("file not found")

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/rempart/rempart/internal/bufpool"
 	"github.com/rempart/rempart/internal/vault/backend"
 	"github.com/rempart/rempart/internal/vault/crypto"
 	"github.com/rempart/rempart/internal/vault/index"
@@ -72,7 +73,8 @@ type Result struct {
 
 type fileState struct {
 	path      string
-	node      *tree.Node
+	node      *tree.Node // metadata; Content and Sentinel are dropped once planned
+	single    bool       // one chunk: written whole by the writer pool
 	remaining atomic.Int64
 	mu        sync.Mutex
 	err       error
@@ -330,6 +332,9 @@ func (rs *restorer) ensureDir(dir string) error {
 }
 
 func (rs *restorer) planFile(dp string, n *tree.Node) error {
+	// The node stays referenced until its file is done: drop what restoring
+	// never reads (Sentinel's features of the file, kept in the snapshot).
+	n.Sentinel = nil
 	fs := &fileState{path: dp, node: n}
 	var size int64
 	for _, id := range n.Content {
@@ -348,7 +353,10 @@ func (rs *restorer) planFile(dp string, n *tree.Node) error {
 		size += int64(loc.RawLength)
 	}
 	fs.remaining.Store(int64(len(n.Content)))
-	if len(n.Content) == 1 && fs.err == nil {
+	fs.single = len(n.Content) == 1
+	empty := len(n.Content) == 0
+	n.Content = nil // the blob uses hold the IDs now
+	if fs.single && fs.err == nil {
 		// Most files are one chunk: the writer creates, fills and closes
 		// them in one go (see writeSingle), saving system calls.
 		rs.files = append(rs.files, fs)
@@ -380,7 +388,7 @@ func (rs *restorer) planFile(dp string, n *tree.Node) error {
 	rs.prog.BytesTotal.Add(uint64(size))
 	rs.res.Files++
 	rs.res.Bytes += uint64(size)
-	if len(n.Content) == 0 {
+	if empty {
 		rs.fileDone(fs)
 	}
 	return nil
@@ -414,6 +422,9 @@ func (rs *restorer) writeFiles(ctx context.Context) error {
 			defer writers.Done()
 			for w := range rs.small {
 				rs.writeSingle(w.file, w.data, w.zero)
+				if !w.zero {
+					bufpool.Put(w.data)
+				}
 			}
 		}()
 	}
@@ -423,8 +434,9 @@ func (rs *restorer) writeFiles(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte // this worker's read buffer, reused from pack to pack
 			for id := range jobs {
-				rs.restorePack(ctx, id, byPack[id])
+				buf = rs.restorePack(ctx, id, byPack[id], buf)
 			}
 		}()
 	}
@@ -467,8 +479,9 @@ func (rs *restorer) setFatal(err error) {
 }
 
 // restorePack reads the needed parts of one pack (nearby blobs in one read)
-// and writes each blob where it goes.
-func (rs *restorer) restorePack(ctx context.Context, packID crypto.ID, uses []*blobUse) {
+// and writes each blob where it goes. It reads into buf when it is large
+// enough and returns the buffer it ended with, for the next pack.
+func (rs *restorer) restorePack(ctx context.Context, packID crypto.ID, uses []*blobUse, buf []byte) []byte {
 	sort.Slice(uses, func(i, j int) bool { return uses[i].loc.Offset < uses[j].loc.Offset })
 	const maxGap = 1 << 20
 	var scratch repo.Scratch
@@ -483,14 +496,17 @@ func (rs *restorer) restorePack(ctx context.Context, packID crypto.ID, uses []*b
 			j++
 		}
 		start := int64(uses[i].loc.Offset)
-		buf, err := rs.r.Backend().Load(ctx, h, start, end-start)
+		data, err := backend.LoadInto(ctx, rs.r.Backend(), h, start, end-start, buf)
+		if err == nil && cap(data) > cap(buf) {
+			buf = data
+		}
 		for _, bu := range uses[i:j] {
 			if err != nil {
 				rs.blobFailed(bu, fmt.Errorf("pack %s: %w", packID.Short(), err))
 				continue
 			}
 			off := int64(bu.loc.Offset) - start
-			plain, derr := rs.r.DecodeBlobInto(bu.id, bu.loc, buf[off:off+int64(bu.loc.Length)], &scratch)
+			plain, derr := rs.r.DecodeBlobInto(bu.id, bu.loc, data[off:off+int64(bu.loc.Length)], &scratch)
 			if derr != nil {
 				rs.blobFailed(bu, derr)
 				continue
@@ -499,6 +515,7 @@ func (rs *restorer) restorePack(ctx context.Context, packID crypto.ID, uses []*b
 		}
 		i = j
 	}
+	return buf
 }
 
 func (rs *restorer) blobFailed(bu *blobUse, err error) {
@@ -532,11 +549,11 @@ func isZero(b []byte) bool {
 func (rs *restorer) writeBlob(bu *blobUse, plain []byte) {
 	zero := isZero(plain)
 	for _, t := range bu.targets {
-		if len(t.file.node.Content) == 1 {
+		if t.file.single {
 			if len(plain) <= 1<<20 {
 				data := plain
 				if !zero {
-					data = append([]byte(nil), plain...)
+					data = append(bufpool.Get(len(plain)), plain...) // given back by the writer
 				}
 				rs.small <- smallWrite{t.file, data, zero}
 			} else {

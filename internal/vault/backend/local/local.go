@@ -166,14 +166,34 @@ func (l *Local) Load(ctx context.Context, h backend.Handle, offset, length int64
 		}
 	}
 	buf := make([]byte, length)
-	n, err := f.ReadAt(buf, offset)
-	if err != nil && !(errors.Is(err, io.EOF) && int64(n) == length) {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("reading %s: file is shorter than expected (truncated?): %w", h, io.ErrUnexpectedEOF)
-		}
-		return nil, fmt.Errorf("reading %s: %w", h, err)
+	if err := readAt(f, h, offset, buf); err != nil {
+		return nil, err
 	}
 	return buf, nil
+}
+
+// LoadInto reads len(buf) bytes at offset into buf (backend.BufferLoader).
+func (l *Local) LoadInto(ctx context.Context, h backend.Handle, offset int64, buf []byte) error {
+	if err := validName(h); err != nil {
+		return err
+	}
+	f, err := os.Open(l.path(h))
+	if err != nil {
+		return notFound(h, err)
+	}
+	defer f.Close()
+	return readAt(f, h, offset, buf)
+}
+
+func readAt(f *os.File, h backend.Handle, offset int64, buf []byte) error {
+	n, err := f.ReadAt(buf, offset)
+	if err != nil && !(errors.Is(err, io.EOF) && n == len(buf)) {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading %s: file is shorter than expected (truncated?): %w", h, io.ErrUnexpectedEOF)
+		}
+		return fmt.Errorf("reading %s: %w", h, err)
+	}
+	return nil
 }
 
 // Open streams a file.
