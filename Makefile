@@ -8,7 +8,7 @@ GO ?= go
 BIN := bin/rempart
 FUZZTIME ?= 100000x
 
-.PHONY: all build build-go build-web test lint fuzz demo clean
+.PHONY: all build build-go build-web test lint fuzz demo demo-server clean
 
 all: build
 
@@ -41,6 +41,11 @@ fuzz:
 
 demo: build
 	./$(BIN) demo
+
+# demo-server: the whole product in the browser: a server on embedded
+# defaults with two towns, at https://127.0.0.1:8443/console/ (Ctrl-C stops).
+demo-server: build
+	./$(BIN) demo --server
 
 clean:
 	rm -rf bin/ coverage.out coverage.html *.coverprofile

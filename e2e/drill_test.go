@@ -46,23 +46,14 @@ type drillJSON struct {
 // drill fail, naming the damaged file, and opens an alert that the admin
 // sees in `rempart alert list` and that does not freeze retention.
 func TestDrillEndToEnd(t *testing.T) {
-	op := newEnv(t).with("REMPART_REPO", "", "REMPART_PASSWORD", "")
+	op := adminShell(t)
 	data := filepath.Join(t.TempDir(), "data")
 	srv := startServer(t, op, data)
-	op.with("REMPART_LOGIN_PASSWORD", adminPassword).ok("login", srv.url, "--user", "admin", "--ca-fingerprint", srv.fp)
+	op.login(srv, "admin", adminPassword)
 	op.ok("tenant", "create", "mairie-a")
-	var dsiAcct accountCreatedJSON
-	op.okJSON(&dsiAcct, "account", "create", "dsi@mairie-a.fr", "--role", "tenant-admin", "--tenant", "mairie-a")
-	dsi := newEnv(t).with("REMPART_REPO", "", "REMPART_PASSWORD", "")
-	dsi.with("REMPART_LOGIN_PASSWORD", dsiAcct.Password).ok("login", srv.url, "--user", "dsi@mairie-a.fr", "--ca-fingerprint", srv.fp)
+	dsi := tenantAdmin(t, op, srv, "mairie-a", "dsi@mairie-a.fr")
 
-	var enrol struct {
-		Token string `json:"token"`
-	}
-	dsi.okJSON(&enrol, "agent", "enroll", "--tenant", "mairie-a")
-	agent := newEnv(t).with("REMPART_REPO", srv.url+"/mairie-a")
-	agent.ok("agent", "join", srv.url, enrol.Token, "--ca-fingerprint", srv.fp, "--host", "fs01")
-	agent.initRepo()
+	agent := joinAgent(t, dsi, srv, "mairie-a", "fs01")
 	shares := filepath.Join(agent.home, "partages")
 	must(t, os.MkdirAll(filepath.Join(shares, "conseil"), 0o755))
 	delib := []byte("Délibération du conseil municipal\n")

@@ -36,27 +36,10 @@ type planOrderJSON struct {
 // holds, changes the plan, exports it and reads its history; another
 // town's admin cannot read it; every change is in the audit trail.
 func TestPlanEndToEnd(t *testing.T) {
-	op := newEnv(t).with("REMPART_REPO", "", "REMPART_PASSWORD", "")
-	srv := startServer(t, op, filepath.Join(t.TempDir(), "data"))
-	op.with("REMPART_LOGIN_PASSWORD", adminPassword).ok("login", srv.url, "--user", "admin", "--ca-fingerprint", srv.fp)
-	op.ok("tenant", "create", "mairie-a")
-	op.ok("tenant", "create", "mairie-b")
-	var dsiAcct, otherAcct accountCreatedJSON
-	op.okJSON(&dsiAcct, "account", "create", "dsi@mairie-a.fr", "--role", "tenant-admin", "--tenant", "mairie-a")
-	op.okJSON(&otherAcct, "account", "create", "dsi@mairie-b.fr", "--role", "tenant-admin", "--tenant", "mairie-b")
-	dsi := newEnv(t).with("REMPART_REPO", "", "REMPART_PASSWORD", "")
-	dsi.with("REMPART_LOGIN_PASSWORD", dsiAcct.Password).ok("login", srv.url, "--user", "dsi@mairie-a.fr", "--ca-fingerprint", srv.fp)
-	other := newEnv(t).with("REMPART_REPO", "", "REMPART_PASSWORD", "")
-	other.with("REMPART_LOGIN_PASSWORD", otherAcct.Password).ok("login", srv.url, "--user", "dsi@mairie-b.fr", "--ca-fingerprint", srv.fp)
+	op, srv, dsi, other := twoTowns(t)
 
 	// The file server fs01 backs up into mairie-a.
-	var enrol struct {
-		Token string `json:"token"`
-	}
-	dsi.okJSON(&enrol, "agent", "enroll", "--tenant", "mairie-a")
-	agent := newEnv(t).with("REMPART_REPO", srv.url+"/mairie-a")
-	agent.ok("agent", "join", srv.url, enrol.Token, "--ca-fingerprint", srv.fp, "--host", "fs01")
-	agent.initRepo()
+	agent := joinAgent(t, dsi, srv, "mairie-a", "fs01")
 	shares := filepath.Join(agent.home, "partages")
 	must(t, os.MkdirAll(shares, 0o755))
 	must(t, os.WriteFile(filepath.Join(shares, "deliberation.txt"), []byte("Délibération du conseil municipal\n"), 0o644))

@@ -19,18 +19,7 @@ func TestRunbookEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Skip("pdftotext is not installed (Debian: apt-get install poppler-utils; scripts/test.sh installs it)")
 	}
-	op := newEnv(t).with("REMPART_REPO", "", "REMPART_PASSWORD", "")
-	srv := startServer(t, op, filepath.Join(t.TempDir(), "data"))
-	op.with("REMPART_LOGIN_PASSWORD", adminPassword).ok("login", srv.url, "--user", "admin", "--ca-fingerprint", srv.fp)
-	op.ok("tenant", "create", "mairie-a")
-	op.ok("tenant", "create", "mairie-b")
-	var dsiAcct, otherAcct accountCreatedJSON
-	op.okJSON(&dsiAcct, "account", "create", "dsi@mairie-a.fr", "--role", "tenant-admin", "--tenant", "mairie-a")
-	op.okJSON(&otherAcct, "account", "create", "dsi@mairie-b.fr", "--role", "tenant-admin", "--tenant", "mairie-b")
-	dsi := newEnv(t).with("REMPART_REPO", "", "REMPART_PASSWORD", "")
-	dsi.with("REMPART_LOGIN_PASSWORD", dsiAcct.Password).ok("login", srv.url, "--user", "dsi@mairie-a.fr", "--ca-fingerprint", srv.fp)
-	other := newEnv(t).with("REMPART_REPO", "", "REMPART_PASSWORD", "")
-	other.with("REMPART_LOGIN_PASSWORD", otherAcct.Password).ok("login", srv.url, "--user", "dsi@mairie-b.fr", "--ca-fingerprint", srv.fp)
+	_, srv, dsi, other := twoTowns(t)
 
 	// No plan yet.
 	r := dsi.expect(1, "runbook", "export", "--format", "pdf")

@@ -92,7 +92,7 @@ sees ransomware encryption, 10 no repository there, 11 repository locked,
 	root.AddCommand(newInit(), newBackup(), newSnapshots(), newLs(), newDiff(), newRestore(), newCheck(),
 		newForget(), newPrune(), newKey(), newDemo(), newVersion(), newUnlock(),
 		newServer(), newLogin(), newTenant(), newAgent(), newAudit(), newAccount(), newToken(),
-		newSentinel(), newCanary(), newAlert(), newPlan(), newRunbook(), newDrill())
+		newSentinel(), newCanary(), newAlert(), newPlan(), newRunbook(), newDrill(), newEvidence())
 	// Wrong flags and wrong argument counts are usage errors (exit 2).
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	var wrap func(c *cobra.Command)

@@ -18,12 +18,12 @@ import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Device, launch, tid, until } from './lib/browser.mjs';
-import { ADMIN_PASSWORD, checkWebApp, fetchFromServer, rempartBin, Server } from './lib/server.mjs';
-import { steps } from './lib/steps.mjs';
+import { ADMIN_PASSWORD, fetchFromServer } from './lib/server.mjs';
+import { endSuite, startBareServer, steps } from './lib/steps.mjs';
 
 const RUN = randomBytes(5).toString('hex');
 const ART = join(process.env.BROWSER_E2E_ARTIFACTS || mkdtempSync(join(tmpdir(), 'rempart-browser-e2e-')), 'console');
@@ -185,22 +185,14 @@ const cards = (p) =>
 before(
   async () => {
     console.log(`# console e2e: run ${RUN}; artifacts in ${ART}`);
-    S.srv = new Server({ bin: rempartBin(), data: join(ART, 'data'), home: join(ART, 'home'), logFile: join(ART, 'server.log') });
-    await S.srv.start();
-    await checkWebApp(S.srv);
+    S.srv = await startBareServer(ART);
     S.browser = await launch();
   },
   { timeout: 120_000 },
 );
 
 after(
-  async () => {
-    for (const d of Object.values(S.devices)) writeFileSync(join(ART, `console-${d.name}.txt`), d.logs.join('\n') + '\n');
-    await S.browser?.close().catch(() => undefined);
-    await S.srv?.kill();
-    if (!run.failures && !run.broken && process.env.BROWSER_E2E_KEEP !== '1') rmSync(ART, { recursive: true, force: true });
-    else console.log(`# console e2e: artifacts kept in ${ART}`);
-  },
+  () => endSuite({ art: ART, label: 'console e2e', devices: S.devices, browser: S.browser, srv: S.srv, run }),
   { timeout: 60_000 },
 );
 

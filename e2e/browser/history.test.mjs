@@ -12,13 +12,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Device, launch, tid, until } from './lib/browser.mjs';
 import { admit, createRoom, invite, requestToJoin } from './lib/room.mjs';
-import { checkWebApp, createCoordinator, rempartBin, Server } from './lib/server.mjs';
-import { steps } from './lib/steps.mjs';
+import { endSuite, startServer, steps } from './lib/steps.mjs';
 
 const RUN = randomBytes(5).toString('hex');
 const ART = join(process.env.BROWSER_E2E_ARTIFACTS || mkdtempSync(join(tmpdir(), 'rempart-browser-e2e-')), 'history');
@@ -34,23 +33,14 @@ const EARLY = [`constat du maire ${RUN} avant`, `consigne de la cellule ${RUN} a
 before(
   async () => {
     console.log(`# history e2e: run ${RUN}; artifacts in ${ART}`);
-    S.srv = new Server({ bin: rempartBin(), data: join(ART, 'data'), home: join(ART, 'home'), logFile: join(ART, 'server.log') });
-    await S.srv.start();
-    await checkWebApp(S.srv);
-    S.account = await createCoordinator(S.srv);
+    ({ srv: S.srv, account: S.account } = await startServer(ART));
     S.browser = await launch();
   },
   { timeout: 120_000 },
 );
 
 after(
-  async () => {
-    for (const d of Object.values(S.devices)) writeFileSync(join(ART, `console-${d.name}.txt`), d.logs.join('\n') + '\n');
-    await S.browser?.close().catch(() => undefined);
-    await S.srv?.kill();
-    if (!run.failures && !run.broken && process.env.BROWSER_E2E_KEEP !== '1') rmSync(ART, { recursive: true, force: true });
-    else console.log(`# history e2e: artifacts kept in ${ART}`);
-  },
+  () => endSuite({ art: ART, label: 'history e2e', devices: S.devices, browser: S.browser, srv: S.srv, run }),
   { timeout: 60_000 },
 );
 

@@ -15,8 +15,9 @@ import (
 	"github.com/rempart/rempart/internal/crisis/e2ee"
 )
 
-// writeConcurrently makes each device post n envelopes, in parallel, and
-// returns once they are all stored.
+// writeConcurrently makes each device post n envelopes, in parallel; the
+// function it returns waits until they are all stored (and fails the test
+// on the first refusal).
 func writeConcurrently(t *testing.T, r *relay, rm *room, n int, ds ...*device) func() {
 	t.Helper()
 	var wg sync.WaitGroup

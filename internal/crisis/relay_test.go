@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -381,28 +380,7 @@ func TestOrderingConcurrentWriters(t *testing.T) {
 	ds := []*device{r.join(rm, "A"), r.join(rm, "B"), r.join(rm, "C")}
 	r.admit(rm, ds...)
 	const each = 15
-	var wg sync.WaitGroup
-	errs := make(chan error, len(ds))
-	for _, d := range ds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range each {
-				s, h := d.envelope(rm.id, rm.epoch)
-				code, out := r.callNoFatal("POST", "/v1/crisis/rooms/"+rm.id+"/events", d.token, s)
-				if code != http.StatusCreated {
-					errs <- fmt.Errorf("%s: %d %v", d.name, code, out)
-					return
-				}
-				d.advance(h)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	writeConcurrently(t, r, rm, each, ds...)()
 	var all []map[string]any
 	after := int64(0)
 	for {

@@ -64,23 +64,9 @@ func renderPDF(d *doc) ([]byte, error) {
 }
 
 func layout(d *doc, pages []int) (*pdfWriter, error) {
-	f := fpdf.New("P", "mm", "A4", "")
-	w := &pdfWriter{f: f, d: d, pages: pages}
-	tr := f.UnicodeTranslatorFromDescriptor("cp1252")
-	w.tr = func(s string) string { return tr(replacer.Replace(s)) }
-	f.SetMargins(marginX, marginTop, marginX)
-	f.SetAutoPageBreak(false, 0)
-	f.AliasNbPages("{nb}")
-	f.SetCatalogSort(true)
-	f.SetCompression(true)
-	t := texts[d.lang]
-	f.SetTitle(t.title+" - "+d.town+" - "+d.version, true)
-	f.SetAuthor("Rempart", true)
-	f.SetCreator("Rempart", true)
-	f.SetProducer("Rempart (fpdf)", true)
-	f.SetLang(d.lang)
-	f.SetHeaderFunc(w.header)
-	f.SetFooterFunc(w.footer)
+	w := newFrame(d, texts[d.lang].title+" - "+d.town+" - "+d.version)
+	w.pages = pages
+	f := w.f
 
 	w.cover()
 	for i, s := range d.sections {
@@ -99,6 +85,28 @@ func layout(d *doc, pages []int) (*pdfWriter, error) {
 		return nil, fmt.Errorf("runbook: PDF: %w", err)
 	}
 	return w, nil
+}
+
+// newFrame starts a document in the page frame every printed page shares
+// (header: town, d.version and the date; footer: the same and page N / M).
+func newFrame(d *doc, title string) *pdfWriter {
+	f := fpdf.New("P", "mm", "A4", "")
+	w := &pdfWriter{f: f, d: d}
+	tr := f.UnicodeTranslatorFromDescriptor("cp1252")
+	w.tr = func(s string) string { return tr(replacer.Replace(s)) }
+	f.SetMargins(marginX, marginTop, marginX)
+	f.SetAutoPageBreak(false, 0)
+	f.AliasNbPages("{nb}")
+	f.SetCatalogSort(true)
+	f.SetCompression(true)
+	f.SetTitle(title, true)
+	f.SetAuthor("Rempart", true)
+	f.SetCreator("Rempart", true)
+	f.SetProducer("Rempart (fpdf)", true)
+	f.SetLang(d.lang)
+	f.SetHeaderFunc(w.header)
+	f.SetFooterFunc(w.footer)
+	return w
 }
 
 // replacer turns characters outside Windows-1252 into near ones.

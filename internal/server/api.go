@@ -82,6 +82,7 @@ func (s *srv) routes(repos http.Handler) http.Handler {
 	s.planRoutes(mux)                                        // continuity plans (plan_api.go)
 	s.runbookRoutes(mux)                                     // the printable runbook (runbook_api.go)
 	s.drillRoutes(mux)                                       // restore drills (drill_api.go)
+	s.evidenceRoutes(mux)                                    // the NIS2 evidence report (evidence_api.go)
 	mux.HandleFunc("GET /v1/overview", s.authed(s.overview)) // the web console's first screen (overview_api.go)
 	if s.crisis != nil {
 		mux.Handle("/v1/crisis/", s.crisis)
@@ -126,34 +127,46 @@ type caller struct {
 // API (least privilege: an agent can only use its tenant's repository).
 func (s *srv) authed(h func(http.ResponseWriter, *http.Request, caller)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c := caller{actor: "anonymous", remote: r.RemoteAddr}
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(tok) == "" {
-			s.refuse(r, c, "", http.StatusUnauthorized, w, "not signed in: run `rempart login URL --user NAME` first")
+		c, ok := s.bearer(w, r, "not signed in: run `rempart login URL --user NAME` first")
+		if !ok {
 			return
 		}
-		p, err := s.st.CheckToken(r.Context(), strings.TrimSpace(tok))
-		switch {
-		case errors.Is(err, store.ErrInvalidToken), errors.Is(err, store.ErrTokenExpired):
-			s.refuse(r, c, "", http.StatusUnauthorized, w, "your session is invalid or has expired: sign in again with `rempart login`")
-			return
-		case err != nil:
-			s.log.ErrorContext(r.Context(), "checking a token", "err", err)
-			writeError(w, http.StatusServiceUnavailable, "the server cannot check credentials right now; try again later")
-			return
-		}
-		c.Principal = p
-		if p.AgentID != 0 {
-			c.actor = "agent:" + strconv.FormatInt(p.AgentID, 10)
-		} else {
-			c.actor = "account:" + p.Username
-		}
-		if p.Role == store.RoleAgent {
+		if c.Role == store.RoleAgent {
 			s.refuse(r, c, "", http.StatusForbidden, w, "access denied: a backed-up machine (agent) may only use its own repository, not administer the server")
 			return
 		}
 		h(w, r, c)
 	}
+}
+
+// bearer is who the request's bearer token belongs to; on failure it has
+// answered (401, or 503 if the store cannot check), saying notSignedIn
+// when there is no token at all. It lets agents through: the caller
+// decides whether they may go on (authed, authedOrAgent).
+func (s *srv) bearer(w http.ResponseWriter, r *http.Request, notSignedIn string) (caller, bool) {
+	c := caller{actor: "anonymous", remote: r.RemoteAddr}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(tok) == "" {
+		s.refuse(r, c, "", http.StatusUnauthorized, w, notSignedIn)
+		return c, false
+	}
+	p, err := s.st.CheckToken(r.Context(), strings.TrimSpace(tok))
+	switch {
+	case errors.Is(err, store.ErrInvalidToken), errors.Is(err, store.ErrTokenExpired):
+		s.refuse(r, c, "", http.StatusUnauthorized, w, "your session is invalid or has expired: sign in again with `rempart login`")
+		return c, false
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "checking a token", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the server cannot check credentials right now; try again later")
+		return c, false
+	}
+	c.Principal = p
+	if p.AgentID != 0 {
+		c.actor = "agent:" + strconv.FormatInt(p.AgentID, 10)
+	} else {
+		c.actor = "account:" + p.Username
+	}
+	return c, true
 }
 
 // audit appends an event; a failure is logged, never shown to the client.

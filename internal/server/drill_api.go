@@ -55,19 +55,9 @@ type drillServiceOut struct {
 // agents (which run drills where the passphrase is) and whoever may
 // record or read its drills.
 func (s *srv) drillServices(w http.ResponseWriter, r *http.Request, c caller) {
-	var t store.Tenant
-	if c.Role == store.RoleAgent {
-		tn, ok := s.agentTenant(w, r, c)
-		if !ok {
-			return
-		}
-		t = tn
-	} else {
-		tn, ok := s.readDrillsOf(w, r, c)
-		if !ok {
-			return
-		}
-		t = tn
+	t, ok := s.agentOr(w, r, c, s.readDrillsOf)
+	if !ok {
+		return
 	}
 	v, err := s.st.PlanVersion(r.Context(), t.ID, 0)
 	if errors.Is(err, store.ErrNotFound) {
@@ -78,8 +68,8 @@ func (s *srv) drillServices(w http.ResponseWriter, r *http.Request, c caller) {
 		s.internal(w, r, err)
 		return
 	}
-	var p continuity.Plan
-	if err := json.Unmarshal(v.Plan, &p); err != nil {
+	p, err := decodePlan(t.Name, v)
+	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
@@ -107,32 +97,25 @@ func (s *srv) agentTenant(w http.ResponseWriter, r *http.Request, c caller) (sto
 	return tn, true
 }
 
+// agentOr resolves the tenant in the path for the drill calls agents may
+// make: an agent gets its own tenant only (agentTenant), anyone else goes
+// through check, which says who may.
+func (s *srv) agentOr(w http.ResponseWriter, r *http.Request, c caller,
+	check func(http.ResponseWriter, *http.Request, caller) (store.Tenant, bool)) (store.Tenant, bool) {
+	if c.Role == store.RoleAgent {
+		return s.agentTenant(w, r, c)
+	}
+	return check(w, r, c)
+}
+
 // authedOrAgent is authed that also lets agents through: recording a
 // drill is the one administration call a backed-up machine makes, and
 // only for its own tenant (the handler checks).
 func (s *srv) authedOrAgent(h func(http.ResponseWriter, *http.Request, caller)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c := caller{actor: "anonymous", remote: r.RemoteAddr}
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(tok) == "" {
-			s.refuse(r, c, "", http.StatusUnauthorized, w, "not signed in: run `rempart login URL --user NAME`, or `rempart agent join` on a backed-up machine")
+		c, ok := s.bearer(w, r, "not signed in: run `rempart login URL --user NAME`, or `rempart agent join` on a backed-up machine")
+		if !ok {
 			return
-		}
-		p, err := s.st.CheckToken(r.Context(), strings.TrimSpace(tok))
-		switch {
-		case errors.Is(err, store.ErrInvalidToken), errors.Is(err, store.ErrTokenExpired):
-			s.refuse(r, c, "", http.StatusUnauthorized, w, "your session is invalid or has expired: sign in again with `rempart login`")
-			return
-		case err != nil:
-			s.log.ErrorContext(r.Context(), "checking a token", "err", err)
-			writeError(w, http.StatusServiceUnavailable, "the server cannot check credentials right now; try again later")
-			return
-		}
-		c.Principal = p
-		if p.AgentID != 0 {
-			c.actor = "agent:" + strconv.FormatInt(p.AgentID, 10)
-		} else {
-			c.actor = "account:" + p.Username
 		}
 		h(w, r, c)
 	}
@@ -165,19 +148,9 @@ func (s *srv) readDrillsOf(w http.ResponseWriter, r *http.Request, c caller) (st
 }
 
 func (s *srv) recordDrill(w http.ResponseWriter, r *http.Request, c caller) {
-	var t store.Tenant
-	if c.Role == store.RoleAgent {
-		tn, ok := s.agentTenant(w, r, c)
-		if !ok {
-			return
-		}
-		t = tn
-	} else {
-		tn, ok := s.manageTenant(w, r, c)
-		if !ok {
-			return
-		}
-		t = tn
+	t, ok := s.agentOr(w, r, c, s.manageTenant)
+	if !ok {
+		return
 	}
 	var rec drill.Record
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxDrillBody))

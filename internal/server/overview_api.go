@@ -94,10 +94,7 @@ func (s *srv) overview(w http.ResponseWriter, r *http.Request, c caller) {
 		s.internal(w, r, err)
 		return
 	}
-	now := time.Now()
-	if s.ret != nil && s.ret.Now != nil {
-		now = s.ret.Now()
-	}
+	now := s.now()
 	out := overviewJSON{At: now.UTC(), Tenants: []tenantOverviewJSON{}}
 	for _, t := range tenants {
 		if !all && t.ID != c.TenantID {
@@ -181,15 +178,14 @@ func (s *srv) tenantOverview(r *http.Request, t store.Tenant, now time.Time) (te
 	if err != nil {
 		return o, err
 	}
-	_, p, err := s.planJSON(t.Name, v)
+	p, err := decodePlan(t.Name, v)
 	if err != nil {
 		return o, err
 	}
-	latest, err := s.latestSnapshots(r, t, now)
+	an, err := s.planAnalysis(r, t, p, now)
 	if err != nil {
 		return o, err
 	}
-	an := continuity.Analyse(p, latest, now)
 	rpo := map[string]continuity.Duration{}
 	for _, sv := range p.Services {
 		rpo[sv.ID] = sv.RPO

@@ -28,6 +28,7 @@ func (s *srv) planRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /v1/tenants/{name}/plan", s.authed(s.putPlan))
 	mux.HandleFunc("GET /v1/tenants/{name}/plan/versions", s.authed(s.listPlanVersions))
 	mux.HandleFunc("GET /v1/tenants/{name}/plan/order", s.authed(s.planOrder))
+	s.planCheckRoutes(mux) // drafts checked without saving (plan_check_api.go)
 }
 
 // planVersionJSON is a version of a plan as the API shows it.
@@ -54,12 +55,27 @@ type planVersionJSON struct {
 }
 
 func (s *srv) planJSON(tenant string, v store.PlanVersion) (planVersionJSON, *continuity.Plan, error) {
+	p, err := decodePlan(tenant, v)
+	if err != nil {
+		return planVersionJSON{}, nil, err
+	}
+	return planVersionOut(tenant, v, p), p, nil
+}
+
+// decodePlan reads the plan of a stored version (canonical JSON, as saved).
+func decodePlan(tenant string, v store.PlanVersion) (*continuity.Plan, error) {
 	var p continuity.Plan
 	if err := json.Unmarshal(v.Plan, &p); err != nil {
-		return planVersionJSON{}, nil, fmt.Errorf("plan %s version %d: %w", tenant, v.Version, err)
+		return nil, fmt.Errorf("plan %s version %d: %w", tenant, v.Version, err)
 	}
+	return &p, nil
+}
+
+// planVersionOut is a stored version as the API shows it, given its
+// decoded plan (the plan itself and the YAML are left to the caller).
+func planVersionOut(tenant string, v store.PlanVersion, p *continuity.Plan) planVersionJSON {
 	return planVersionJSON{Tenant: tenant, Version: v.Version, Created: v.Created, CreatedBy: v.CreatedBy, Note: v.Note,
-		SHA256: v.SHA256, Services: len(p.Services), ReviewedAt: p.ReviewedAt, ReviewedBy: p.ReviewedBy}, &p, nil
+		SHA256: v.SHA256, Services: len(p.Services), ReviewedAt: p.ReviewedAt, ReviewedBy: p.ReviewedBy}
 }
 
 // planVersionParam reads ?version=N (0: the latest); on failure it has
@@ -77,41 +93,71 @@ func (s *srv) planVersionParam(w http.ResponseWriter, r *http.Request, c caller,
 	return n, true
 }
 
-// loadPlan returns the version asked for; on failure it has answered.
-func (s *srv) loadPlan(w http.ResponseWriter, r *http.Request, c caller, t store.Tenant) (store.PlanVersion, bool) {
+// loadPlan returns the version asked for (?version=, else the latest)
+// and its decoded plan; on failure it has answered.
+func (s *srv) loadPlan(w http.ResponseWriter, r *http.Request, c caller, t store.Tenant) (store.PlanVersion, *continuity.Plan, bool) {
 	n, ok := s.planVersionParam(w, r, c, t)
 	if !ok {
-		return store.PlanVersion{}, false
+		return store.PlanVersion{}, nil, false
 	}
 	v, err := s.st.PlanVersion(r.Context(), t.ID, n)
 	switch {
 	case errors.Is(err, store.ErrNotFound) && n == 0:
 		writeError(w, http.StatusNotFound, fmt.Sprintf("%s has no continuity plan yet: start from the example (`rempart plan example > plan.yaml`, explained in docs/continuity.md), then run `rempart plan apply -f plan.yaml --tenant %s`", t.Name, t.Name))
-		return v, false
+		return v, nil, false
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("%s has no plan version %d: see `rempart plan history --tenant %s`", t.Name, n, t.Name))
-		return v, false
+		return v, nil, false
 	case err != nil:
 		s.internal(w, r, err)
-		return v, false
+		return v, nil, false
 	}
-	return v, true
+	p, err := decodePlan(t.Name, v)
+	if err != nil {
+		s.internal(w, r, err)
+		return v, nil, false
+	}
+	return v, p, true
+}
+
+// viewPlan is the tenant in the path and the version of its plan asked
+// for, to whoever may read the tenant's settings; on failure it has
+// answered.
+func (s *srv) viewPlan(w http.ResponseWriter, r *http.Request, c caller) (store.Tenant, store.PlanVersion, *continuity.Plan, bool) {
+	t, ok := s.viewTenant(w, r, c)
+	if !ok {
+		return t, store.PlanVersion{}, nil, false
+	}
+	v, p, ok := s.loadPlan(w, r, c, t)
+	return t, v, p, ok
+}
+
+// planAnalysis is the recovery order of plan p of tenant t as of now,
+// measured against each machine's latest clean snapshot: what the order
+// endpoint, the runbook and the overview all show, so they agree.
+func (s *srv) planAnalysis(r *http.Request, t store.Tenant, p *continuity.Plan, now time.Time) (*continuity.Analysis, error) {
+	snaps, err := s.latestSnapshots(r, t, now)
+	if err != nil {
+		return nil, err
+	}
+	return continuity.Analyse(p, snaps, now), nil
+}
+
+// now is the server's clock: the retention's when it has one (tests set
+// it), so that ages and deadlines agree with what retention does.
+func (s *srv) now() time.Time {
+	if s.ret != nil && s.ret.Now != nil {
+		return s.ret.Now()
+	}
+	return time.Now()
 }
 
 func (s *srv) getPlan(w http.ResponseWriter, r *http.Request, c caller) {
-	t, ok := s.viewTenant(w, r, c)
+	t, v, p, ok := s.viewPlan(w, r, c)
 	if !ok {
 		return
 	}
-	v, ok := s.loadPlan(w, r, c, t)
-	if !ok {
-		return
-	}
-	out, p, err := s.planJSON(t.Name, v)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
+	out := planVersionOut(t.Name, v, p)
 	out.Plan, out.YAML = p, v.Source
 	if out.YAML == "" || r.URL.Query().Get("format") == "canonical" {
 		header := fmt.Sprintf("Continuity plan of %s, version %d, saved %s by %s.\nApply a changed copy with: rempart plan apply -f FILE --tenant %s",
@@ -266,29 +312,16 @@ type planOrderJSON struct {
 }
 
 func (s *srv) planOrder(w http.ResponseWriter, r *http.Request, c caller) {
-	t, ok := s.viewTenant(w, r, c)
+	t, v, p, ok := s.viewPlan(w, r, c)
 	if !ok {
 		return
 	}
-	v, ok := s.loadPlan(w, r, c, t)
-	if !ok {
-		return
-	}
-	_, p, err := s.planJSON(t.Name, v)
+	an, err := s.planAnalysis(r, t, p, s.now())
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	now := time.Now()
-	if s.ret != nil && s.ret.Now != nil {
-		now = s.ret.Now()
-	}
-	snaps, err := s.latestSnapshots(r, t, now)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, planOrderJSON{Tenant: t.Name, Version: v.Version, Analysis: continuity.Analyse(p, snaps, now)})
+	writeJSON(w, http.StatusOK, planOrderJSON{Tenant: t.Name, Version: v.Version, Analysis: an})
 }
 
 // latestSnapshots is, for each machine (agent) of the tenant, its latest

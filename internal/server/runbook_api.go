@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/rempart/rempart/internal/continuity"
 	"github.com/rempart/rempart/internal/runbook"
 )
 
@@ -60,20 +58,12 @@ func (s *srv) getRunbook(w http.ResponseWriter, r *http.Request, c caller, forma
 		s.refuse(r, c, t.Name, http.StatusBadRequest, w, err.Error())
 		return
 	}
-	v, ok := s.loadPlan(w, r, c, t)
+	v, p, ok := s.loadPlan(w, r, c, t)
 	if !ok {
 		return
 	}
-	_, p, err := s.planJSON(t.Name, v)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	now := time.Now()
-	if s.ret != nil && s.ret.Now != nil {
-		now = s.ret.Now()
-	}
-	snaps, err := s.latestSnapshots(r, t, now)
+	now := s.now()
+	an, err := s.planAnalysis(r, t, p, now)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -84,7 +74,7 @@ func (s *srv) getRunbook(w http.ResponseWriter, r *http.Request, c caller, forma
 		facts.CrisisURL = facts.URL + "/crisis/"
 	}
 	in := runbook.Input{Tenant: t.Name, Plan: p, Version: v.Version, Saved: v.Created, SavedBy: v.CreatedBy,
-		Analysis: continuity.Analyse(p, snaps, now), Generated: now, Lang: lang,
+		Analysis: an, Generated: now, Lang: lang,
 		Server: runbook.Server{URL: facts.URL, CrisisURL: facts.CrisisURL, CAFingerprint: facts.CAFingerprint}}
 	var out []byte
 	ctype := "application/pdf"

@@ -4,41 +4,16 @@
 // (`visible_from`, from the relay), whatever the devices' clocks say and
 // whatever the order in which the sender learns of the admission.
 import 'fake-indexeddb/auto';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { setApiBase } from '../src/protocol/api';
+import { describe, expect, it } from 'vitest';
 import { RoomClient } from '../src/protocol/room';
-import { createRoom, joinRoom } from '../src/protocol/setup';
 import { Store } from '../src/store/db';
-import { FakeRelay } from './fakerelay';
+import { coordinatorRoom, pendingDevice, useFakeRelay } from './inroom';
 
-let relay: FakeRelay;
+const relay = useFakeRelay();
 let n = 0;
-
-beforeEach(() => {
-  relay = new FakeRelay();
-  vi.stubGlobal('fetch', relay.fetch);
-  vi.stubGlobal('location', { protocol: 'https:', host: 'crisis.local:8443' });
-  setApiBase('http://relay');
-});
-afterEach(() => vi.unstubAllGlobals());
 
 const device = () => Store.open(`admission-${++n}`);
 
-function parseLink(link: string) {
-  const m = link.match(/#\/join\/([^/]+)\/([^/]+)\/([^/]+)$/)!;
-  return { room: m[1], invite: m[2], coordinatorSign: m[3] };
-}
-
-/** A device that joined and waits (pending). */
-async function pendingDevice(coord: RoomClient, name: string): Promise<RoomClient> {
-  const { link } = await coord.createInvite();
-  const s = await device();
-  await joinRoom(s, parseLink(link), name);
-  const c = await RoomClient.open(s, coord.room);
-  await c.sync();
-  await coord.sync();
-  return c;
-}
 
 async function admit(coord: RoomClient, c: RoomClient): Promise<void> {
   await coord.sync();
@@ -46,13 +21,10 @@ async function admit(coord: RoomClient, c: RoomClient): Promise<void> {
 }
 
 async function setup(names: string[]) {
-  const cs = await device();
-  const room = await createRoom(cs, 'session', { title: 'Cyberattaque mairie', name: 'Coordination' });
-  const coord = await RoomClient.open(cs, room);
-  await coord.sync();
+  const { room, coord } = await coordinatorRoom(await device());
   const members: RoomClient[] = [];
   for (const name of names) {
-    const m = await pendingDevice(coord, name);
+    const m = await pendingDevice(coord, await device(), name);
     await admit(coord, m);
     await m.sync();
     members.push(m);
@@ -72,7 +44,7 @@ const posOf = (text: string, c: RoomClient) => c.list.find((i) => i.content && '
  */
 async function readable(room: string, c: RoomClient): Promise<number[]> {
   const out: number[] = [];
-  for (const e of relay.stored(room)) if ((await c.tryDecrypt([e])).ok) out.push(e.pos);
+  for (const e of relay().stored(room)) if ((await c.tryDecrypt([e])).ok) out.push(e.pos);
   return out;
 }
 
@@ -85,14 +57,14 @@ describe('a member admitted while others write', () => {
     it(`reads an entry written as it is admitted, and nothing before (${what})`, async () => {
       const { room, coord, members } = await setup(['Maire']);
       const [maire] = members;
-      relay.skewMs = skew;
+      relay().skewMs = skew;
       await maire.send(chat('avant'));
-      const late = await pendingDevice(coord, 'Tardif');
+      const late = await pendingDevice(coord, await device(), 'Tardif');
       // The coordinator admits Tardif; Maire, who has not heard of it yet,
       // writes at that moment: her entry comes after the admission.
       await admit(coord, late);
       await maire.send(chat('pendant'));
-      const from = relay.stored(room).length; // 'pendant' is the last entry
+      const from = relay().stored(room).length; // 'pendant' is the last entry
       await maire.sync(); // learns the roster and Tardif's position: wraps
       await maire.send(chat('après'));
       await late.sync();
@@ -102,7 +74,7 @@ describe('a member admitted while others write', () => {
       expect(late.list.every((i) => i.content !== undefined)).toBe(true); // no entry unreadable
       const start = posOf('pendant', late);
       expect(start).toBe(from);
-      const stored = relay.stored(room).map((e) => e.pos);
+      const stored = relay().stored(room).map((e) => e.pos);
       expect(await readable(room, late)).toEqual(stored.filter((p) => p >= late.list[0].pos));
       expect(await readable(room, late)).not.toContain(posOf('avant', maire));
     });
@@ -112,27 +84,27 @@ describe('a member admitted while others write', () => {
     const { room, coord, members } = await setup(['Maire']);
     const [maire] = members;
     await maire.send(chat('en ligne'));
-    relay.offline.add(maire.rec.token);
+    relay().offline.add(maire.rec.token);
     await maire.send(chat('hors ligne')); // sealed, not sent
     expect(maire.outboxCount).toBe(1);
-    const late = await pendingDevice(coord, 'Tardif');
+    const late = await pendingDevice(coord, await device(), 'Tardif');
     await admit(coord, late);
-    relay.offline.delete(maire.rec.token);
+    relay().offline.delete(maire.rec.token);
     await maire.sync(); // sends the entry, then Tardif's wrap at its index
     expect(maire.outboxCount).toBe(0);
     await late.sync();
     expect(texts(late)).toContain('hors ligne');
     expect(texts(late)).not.toContain('en ligne');
     expect(late.list.every((i) => i.content !== undefined)).toBe(true);
-    expect(await readable(room, late)).toEqual(relay.stored(room).map((e) => e.pos).filter((p) => p >= late.list[0].pos));
+    expect(await readable(room, late)).toEqual(relay().stored(room).map((e) => e.pos).filter((p) => p >= late.list[0].pos));
   });
 
   it('several admissions in a row: each newcomer reads from its own admission', async () => {
     const { room, coord, members } = await setup(['Maire']);
     const [maire] = members;
     await maire.send(chat('avant'));
-    const a = await pendingDevice(coord, 'A');
-    const b = await pendingDevice(coord, 'B');
+    const a = await pendingDevice(coord, await device(), 'A');
+    const b = await pendingDevice(coord, await device(), 'B');
     await admit(coord, a);
     await maire.send(chat('entre les deux'));
     await admit(coord, b);
@@ -145,7 +117,7 @@ describe('a member admitted while others write', () => {
     expect(texts(b)).not.toContain('entre les deux');
     for (const c of [a, b]) {
       expect(c.list.every((i) => i.content !== undefined)).toBe(true);
-      expect(await readable(room, c)).toEqual(relay.stored(room).map((e) => e.pos).filter((p) => p >= c.list[0].pos));
+      expect(await readable(room, c)).toEqual(relay().stored(room).map((e) => e.pos).filter((p) => p >= c.list[0].pos));
     }
   });
 
@@ -153,7 +125,7 @@ describe('a member admitted while others write', () => {
     const { room, coord, members } = await setup(['Maire', 'DGS']);
     const [maire, dgs] = members;
     await maire.send(chat('avant'));
-    const late = await pendingDevice(coord, 'Tardif');
+    const late = await pendingDevice(coord, await device(), 'Tardif');
     await admit(coord, late);
     await maire.send(chat('pendant')); // epoch 1, after the admission
     await coord.remove(dgs.memberId); // epoch 2 before Maire heard of Tardif
@@ -164,14 +136,14 @@ describe('a member admitted while others write', () => {
     expect(texts(late)).not.toContain('avant');
     expect(late.list.every((i) => i.content !== undefined)).toBe(true);
     expect(late.summary().failed).toBe(0);
-    expect(await readable(room, late)).toEqual(relay.stored(room).map((e) => e.pos).filter((p) => p >= late.list[0].pos));
+    expect(await readable(room, late)).toEqual(relay().stored(room).map((e) => e.pos).filter((p) => p >= late.list[0].pos));
   });
 
   it('a member who has not written in the epoch hands its chain with its first entry', async () => {
     const { room, coord, members } = await setup(['Maire', 'DGS']);
     const [maire, dgs] = members;
     await maire.send(chat('Maire seule'));
-    const late = await pendingDevice(coord, 'Tardif');
+    const late = await pendingDevice(coord, await device(), 'Tardif');
     await admit(coord, late);
     await dgs.sync(); // DGS has no chain yet: nothing to send
     await dgs.send(chat('premier de DGS'));
@@ -179,6 +151,6 @@ describe('a member admitted while others write', () => {
     await late.sync();
     expect(texts(late)).toContain('premier de DGS');
     expect(late.list.every((i) => i.content !== undefined)).toBe(true);
-    expect(await readable(room, late)).toEqual(relay.stored(room).map((e) => e.pos).filter((p) => p >= late.list[0].pos));
+    expect(await readable(room, late)).toEqual(relay().stored(room).map((e) => e.pos).filter((p) => p >= late.list[0].pos));
   });
 });

@@ -4,18 +4,16 @@
 import 'fake-indexeddb/auto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { b64u, fromB64u, utf8 } from '../src/crypto/bytes';
 import { openContent, parseEnvelope, verifyEnvelopeSig } from '../src/crypto/envelope';
 import { historyInfo, historyPlaintext, LABEL_HISTORY, openHistoryBundle, makeHistoryBundle } from '../src/crypto/history';
 import { sha256 } from '../src/crypto/keys';
 import { Chain } from '../src/crypto/ratchet';
 import { signingInput } from '../src/crypto/sign';
-import { setApiBase } from '../src/protocol/api';
 import { RoomClient } from '../src/protocol/room';
-import { createRoom, joinRoom } from '../src/protocol/setup';
 import { Store } from '../src/store/db';
-import { FakeRelay } from './fakerelay';
+import { coordinatorRoom, pendingDevice, useFakeRelay } from './inroom';
 
 const path = fileURLToPath(new URL('../../internal/crisis/e2ee/testdata/history_vectors.json', import.meta.url));
 const present = existsSync(path);
@@ -73,33 +71,11 @@ describe.skipIf(!present)('history share vectors (internal/crisis/e2ee/testdata/
 
 // ---------------------------------------------------------------- in a room
 
-let relay: FakeRelay;
+const relay = useFakeRelay();
 let n = 0;
-
-beforeEach(() => {
-  relay = new FakeRelay();
-  vi.stubGlobal('fetch', relay.fetch);
-  vi.stubGlobal('location', { protocol: 'https:', host: 'crisis.local:8443' });
-  setApiBase('http://relay');
-});
-afterEach(() => vi.unstubAllGlobals());
 
 const device = () => Store.open(`history-${++n}`);
 
-function parseLink(link: string) {
-  const m = link.match(/#\/join\/([^/]+)\/([^/]+)\/([^/]+)$/)!;
-  return { room: m[1], invite: m[2], coordinatorSign: m[3] };
-}
-
-async function pendingDevice(coord: RoomClient, name: string): Promise<RoomClient> {
-  const { link } = await coord.createInvite();
-  const s = await device();
-  await joinRoom(s, parseLink(link), name);
-  const c = await RoomClient.open(s, coord.room);
-  await c.sync();
-  await coord.sync();
-  return c;
-}
 
 async function admit(coord: RoomClient, c: RoomClient, shareHistory = false): Promise<void> {
   await coord.sync();
@@ -112,13 +88,10 @@ const texts = (c: RoomClient) => c.list.map((i) => (i.content && 'text' in i.con
 
 /** A room with history: Maire and DGS write, DGS is removed (epoch 2), Maire writes again. */
 async function roomWithHistory() {
-  const cs = await device();
-  const room = await createRoom(cs, 'session', { title: 'Cyberattaque mairie', name: 'Coordination' });
-  const coord = await RoomClient.open(cs, room);
-  await coord.sync();
-  const maire = await pendingDevice(coord, 'Maire');
+  const { room, coord } = await coordinatorRoom(await device());
+  const maire = await pendingDevice(coord, await device(), 'Maire');
   await admit(coord, maire);
-  const dgs = await pendingDevice(coord, 'DGS');
+  const dgs = await pendingDevice(coord, await device(), 'DGS');
   await admit(coord, dgs);
   await maire.send(chat('premier constat'));
   await dgs.sync();
@@ -137,7 +110,7 @@ const before = ['premier constat', 'message de DGS', 'décision de la cellule', 
 describe('history share v1 in a room', () => {
   it('a member admitted with "share the history" reads and verifies everything written before', async () => {
     const { room, coord, maire } = await roomWithHistory();
-    const late = await pendingDevice(coord, 'Tardif');
+    const late = await pendingDevice(coord, await device(), 'Tardif');
     await admit(coord, late, true);
     await maire.sync();
     await maire.send(chat('après'));
@@ -148,7 +121,7 @@ describe('history share v1 in a room', () => {
     expect(s.failed).toBe(0);
     expect(s.unreadable).toBe(0);
     expect(s.ok).toBe(true); // chains complete from seq 1, signatures valid (DGS's too)
-    expect((await late.tryDecrypt(relay.stored(room))).failed).toBe(0);
+    expect((await late.tryDecrypt(relay().stored(room))).failed).toBe(0);
     // The whole room verifies again from scratch (the export's check).
     const v = await late.verifyAll();
     expect(v.summary.ok).toBe(true);
@@ -161,9 +134,9 @@ describe('history share v1 in a room', () => {
 
   it('without a share, a newcomer reads nothing earlier; a member admitted later without one neither', async () => {
     const { room, coord, maire } = await roomWithHistory();
-    const shared = await pendingDevice(coord, 'Partagé');
+    const shared = await pendingDevice(coord, await device(), 'Partagé');
     await admit(coord, shared, true);
-    const plain = await pendingDevice(coord, 'Sans partage');
+    const plain = await pendingDevice(coord, await device(), 'Sans partage');
     await admit(coord, plain, false);
     await maire.sync();
     await maire.send(chat('après'));
@@ -174,15 +147,15 @@ describe('history share v1 in a room', () => {
     // Not even the ciphertext: the relay serves it from its admission on,
     // and the keys it holds open nothing earlier.
     const first = plain.list[0].pos;
-    expect(first).toBeGreaterThan(relay.stored(room).findIndex((e) => e.sender === maire.memberId && e.seq === 2) + 1);
-    const earlier = relay.stored(room).filter((e) => e.pos < first);
+    expect(first).toBeGreaterThan(relay().stored(room).findIndex((e) => e.sender === maire.memberId && e.seq === 2) + 1);
+    const earlier = relay().stored(room).filter((e) => e.pos < first);
     expect((await plain.tryDecrypt(earlier)).ok).toBe(0);
     expect(texts(shared)).toEqual(expect.arrayContaining(before));
   });
 
   it('the coordinator shares later from the members tab; only the coordinator can', async () => {
     const { coord, maire } = await roomWithHistory();
-    const late = await pendingDevice(coord, 'Tardif');
+    const late = await pendingDevice(coord, await device(), 'Tardif');
     await admit(coord, late);
     expect(texts(late)).not.toContain('premier constat');
     await expect(maire.shareHistory(late.memberId)).rejects.toThrow(/only the coordinator/);
@@ -194,7 +167,7 @@ describe('history share v1 in a room', () => {
 
   it('a share from a given time hands only the entries from then on', async () => {
     const { coord } = await roomWithHistory();
-    const late = await pendingDevice(coord, 'Tardif');
+    const late = await pendingDevice(coord, await device(), 'Tardif');
     await admit(coord, late);
     const entries = coord.list.filter((i) => i.content && 'text' in i.content);
     const since = new Date(Date.parse(entries.find((i) => i.content && 'text' in i.content && i.content.text === 'décision de la cellule')!.receivedAt!));
@@ -207,7 +180,7 @@ describe('history share v1 in a room', () => {
 
   it('a share not signed by the coordinator is refused, and opens nothing', async () => {
     const { coord, maire } = await roomWithHistory();
-    const late = await pendingDevice(coord, 'Tardif');
+    const late = await pendingDevice(coord, await device(), 'Tardif');
     await admit(coord, late);
     const dh = late.members().find((m) => m.id === late.memberId)!.dh;
     const forged = await makeHistoryBundle(maire.rec.signKeys.privateKey, late.room, maire.memberId, { id: late.memberId, dh }, 1, [], []);

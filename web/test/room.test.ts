@@ -1,38 +1,21 @@
 import 'fake-indexeddb/auto';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { setApiBase } from '../src/protocol/api';
+import { describe, expect, it, vi } from 'vitest';
 import { RoomClient } from '../src/protocol/room';
-import { createRoom, joinRoom } from '../src/protocol/setup';
+import { joinRoom } from '../src/protocol/setup';
 import { Store } from '../src/store/db';
-import { FakeRelay } from './fakerelay';
+import { coordinatorRoom, parseLink, useFakeRelay } from './inroom';
 import { utf8 } from '../src/crypto/bytes';
 
-let relay: FakeRelay;
+const relay = useFakeRelay();
 let n = 0;
-
-beforeEach(() => {
-  relay = new FakeRelay();
-  vi.stubGlobal('fetch', relay.fetch);
-  vi.stubGlobal('location', { protocol: 'https:', host: 'crisis.local:8443' });
-  setApiBase('http://relay');
-});
-afterEach(() => vi.unstubAllGlobals());
 
 async function device(): Promise<Store> {
   return Store.open(`device-${++n}`);
 }
 
-function parseLink(link: string) {
-  const m = link.match(/#\/join\/([^/]+)\/([^/]+)\/([^/]+)$/)!;
-  return { room: m[1], invite: m[2], coordinatorSign: m[3] };
-}
-
 /** Coordinator with a room and the given members admitted. */
 async function setup(names: string[]) {
-  const cs = await device();
-  const room = await createRoom(cs, 'session', { title: 'Cyberattaque mairie', name: 'Coordination' });
-  const coord = await RoomClient.open(cs, room);
-  await coord.sync();
+  const { room, coord } = await coordinatorRoom(await device());
   const members: RoomClient[] = [];
   for (const name of names) {
     const { link } = await coord.createInvite();
@@ -72,7 +55,7 @@ describe('RoomClient against a relay', () => {
       expect(c.list.filter((i) => i.content?.t === 'chat').every((i) => i.check.verified)).toBe(true);
     }
     // Nothing written is stored in clear by the relay.
-    const disk = JSON.stringify(relay.stored(room)) + JSON.stringify([...relay.rooms.get(room)!.wraps]);
+    const disk = JSON.stringify(relay().stored(room)) + JSON.stringify([...relay().rooms.get(room)!.wraps]);
     for (const s of ['Bonjour', 'Couper', 'Reçu', 'Cyberattaque']) expect(disk).not.toContain(s);
     expect(coord.summary().ok).toBe(true);
   });
@@ -105,14 +88,14 @@ describe('RoomClient against a relay', () => {
     const { coord, members, all } = await setup(['Maire', 'DGS']);
     const [maire, dgs] = members;
     await maire.send({ t: 'chat', text: 'en ligne', reply_to: null, files: [] });
-    relay.offline.add(maire.rec.token);
+    relay().offline.add(maire.rec.token);
     await maire.send({ t: 'log', kind: 'action', text: 'hors ligne 1', at: new Date().toISOString() });
     await maire.send({ t: 'log', kind: 'action', text: 'hors ligne 2', at: new Date().toISOString() });
     await maire.flush();
     expect(maire.outboxCount).toBe(2);
     // Meanwhile the coordinator removes DGS: a new epoch.
     await coord.remove(dgs.memberId);
-    relay.offline.delete(maire.rec.token);
+    relay().offline.delete(maire.rec.token);
     await maire.sync();
     expect(maire.outboxCount).toBe(0);
     await coord.sync();
@@ -160,7 +143,7 @@ describe('RoomClient against a relay', () => {
     const msg = dgs.list.find((i) => i.content?.t === 'chat' && i.content.files.length)!;
     const got = await dgs.downloadFile((msg.content as { files: typeof f[] }).files[0]);
     expect(got).toEqual(bytes);
-    const stored = [...relay.rooms.values()][0].blobs.get(f.blob)!;
+    const stored = [...relay().rooms.values()][0].blobs.get(f.blob)!;
     expect(new TextDecoder().decode(stored)).not.toContain('confidentiel');
   });
 
@@ -202,7 +185,7 @@ describe('an entry altered on the server', () => {
     await maire.send({ t: 'log', kind: 'fact', text: 'second', at: new Date().toISOString() });
     await maire.sync();
     expect(maire.summary().ok).toBe(true);
-    const stored = relay.stored(room);
+    const stored = relay().stored(room);
     const target = stored[stored.length - 2];
     target.body = target.body.replace('"seq":1', '"seq":1 ');
     const again = await RoomClient.open((maire as unknown as { store: Store }).store, room);
@@ -242,7 +225,7 @@ describe('bad input', () => {
     const [maire, dgs] = members;
     await maire.send({ t: 'chat', text: 'avant', reply_to: null, files: [] });
     // the wrap maire made for DGS, handed to the coordinator
-    const forDgs = relay.rooms.get(coord.room)!.wraps.find((w) => JSON.parse(w.body).sender === maire.memberId && w.to.includes(dgs.memberId) && !w.to.includes(coord.memberId));
+    const forDgs = relay().rooms.get(coord.room)!.wraps.find((w) => JSON.parse(w.body).sender === maire.memberId && w.to.includes(dgs.memberId) && !w.to.includes(coord.memberId));
     const bundles = [
       ...(forDgs ? [{ id: 1000, body: forDgs.body, sig: forDgs.sig }] : []),
       { id: 1001, body: '{"v":1,"room":"x"', sig: 'AAAA' },
@@ -260,7 +243,7 @@ describe('bad input', () => {
     const [maire] = members;
     await maire.send({ t: 'chat', text: 'vrai', reply_to: null, files: [] });
     // the relay (or someone with its disk) appends an entry in maire's name
-    const evs = relay.stored(room);
+    const evs = relay().stored(room);
     const last = evs[evs.length - 1];
     const body = JSON.parse(last.body);
     body.seq += 1;
@@ -309,7 +292,7 @@ describe('resending', () => {
     const { coord, members } = await setup(['Maire', 'DGS']);
     const [maire, dgs] = members;
     // The relay stores the entry but the answer never arrives.
-    const realFetch = relay.fetch;
+    const realFetch = relay().fetch;
     let dropped = false;
     vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
       const res = await realFetch(input, init);

@@ -60,14 +60,23 @@ async function report(e, name, n, art, devs, srv) {
 }
 
 /**
- * For a suite's before(): starts `rempart server` with a fresh data folder
- * in art, checks that it serves the web app and creates the coordinator
- * account. Returns {srv, account}.
+ * For a suite's before() that makes its own accounts (the console's):
+ * starts `rempart server` with a fresh data folder in art and checks that
+ * it serves the web app. Returns the Server.
  */
-export async function startServer(art) {
+export async function startBareServer(art) {
   const srv = new Server({ bin: rempartBin(), data: join(art, 'data'), home: join(art, 'home'), logFile: join(art, 'server.log') });
   await srv.start();
   await checkWebApp(srv);
+  return srv;
+}
+
+/**
+ * For a suite's before(): startBareServer, then the coordinator account.
+ * Returns {srv, account}.
+ */
+export async function startServer(art) {
+  const srv = await startBareServer(art);
   return { srv, account: await createCoordinator(srv) };
 }
 

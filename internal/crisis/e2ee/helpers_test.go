@@ -1,12 +1,46 @@
 package e2ee
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
+
+// checkVectors compares v, as indented JSON, with the vectors file at
+// path; under -update it rewrites the file instead and reports true (the
+// caller stops there: there is nothing to compare). The files are the
+// reference of other implementations (web/, the Python cross-checks), so
+// any difference fails; why says what to do if it is intended.
+func checkVectors(t *testing.T, path string, v any, why string) (updated bool) {
+	t.Helper()
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, '\n')
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to write it)", err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Fatalf("%s differs from what this code computes%s", path, why)
+	}
+	return false
+}
 
 // detReader is a deterministic byte stream for tests and vectors:
 // SHA-256(label || u64be(counter)) blocks, concatenated.

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -345,27 +343,7 @@ func TestSFrameVectors(t *testing.T) {
 			t.Fatalf("bad frame accepted: %s", b.Why)
 		}
 	}
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out = append(out, '\n')
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(sframeVectorsPath), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(sframeVectorsPath, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(sframeVectorsPath)
-	if err != nil {
-		t.Fatalf("%v (run with -update to write it)", err)
-	}
-	if !bytes.Equal(out, want) {
-		t.Fatalf("%s differs from what this code computes (if intended, run with -update and bump the media format version)", sframeVectorsPath)
-	}
+	checkVectors(t, sframeVectorsPath, v, " (if intended, run with -update and bump the media format version)")
 }
 
 // FuzzSFrameUnprotect feeds arbitrary frames to the header parser and the

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -302,27 +301,7 @@ func buildVectors(t *testing.T) vectors {
 // -update it rewrites the file.
 func TestVectors(t *testing.T) {
 	v := buildVectors(t)
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out = append(out, '\n')
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(vectorsPath), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(vectorsPath, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(vectorsPath)
-	if err != nil {
-		t.Fatalf("%v (run with -update to write it)", err)
-	}
-	if !bytes.Equal(out, want) {
-		t.Fatalf("%s differs from what this code computes: a format change? (if intended, run with -update and bump the format version)", vectorsPath)
-	}
+	checkVectors(t, vectorsPath, v, ": a format change? (if intended, run with -update and bump the format version)")
 }
 
 // TestVectorsIndependent checks a few vectors against a computation that

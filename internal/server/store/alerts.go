@@ -171,23 +171,7 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	case AlertsClosed:
 		query += ` AND a.closed_at IS NOT NULL`
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(query+` ORDER BY a.id DESC`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list alerts: %w", err)
-	}
-	defer rows.Close()
-	var out []Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list alerts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list alerts: %w", err)
-	}
-	return out, nil
+	return queryRows(ctx, s, "list alerts", scanAlert, query+` ORDER BY a.id DESC`, args...)
 }
 
 // OpenAlerts lists a tenant's open Sentinel alerts (those that freeze its

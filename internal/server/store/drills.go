@@ -158,21 +158,5 @@ func (s *Store) Drills(ctx context.Context, f DrillFilter) ([]Drill, error) {
 	if limit <= 0 || limit > 10000 {
 		limit = 100
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(q+` ORDER BY id DESC LIMIT `+strconv.Itoa(limit)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list drills: %w", err)
-	}
-	defer rows.Close()
-	var out []Drill
-	for rows.Next() {
-		d, err := scanDrill(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list drills: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list drills: %w", err)
-	}
-	return out, nil
+	return queryRows(ctx, s, "list drills", scanDrill, q+` ORDER BY id DESC LIMIT `+strconv.Itoa(limit), args...)
 }

@@ -121,21 +121,5 @@ func (s *Store) PlanVersion(ctx context.Context, tenantID, version int64) (PlanV
 
 // PlanVersions returns every version of a tenant's plan, newest first.
 func (s *Store) PlanVersions(ctx context.Context, tenantID int64) ([]PlanVersion, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+planColumns+` FROM plan_versions WHERE tenant_id = ? ORDER BY version DESC`), tenantID)
-	if err != nil {
-		return nil, fmt.Errorf("store: list plan versions: %w", err)
-	}
-	defer rows.Close()
-	var out []PlanVersion
-	for rows.Next() {
-		v, err := scanPlanVersion(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list plan versions: %w", err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list plan versions: %w", err)
-	}
-	return out, nil
+	return queryRows(ctx, s, "list plan versions", scanPlanVersion, `SELECT `+planColumns+` FROM plan_versions WHERE tenant_id = ? ORDER BY version DESC`, tenantID)
 }

@@ -163,6 +163,31 @@ func (s *Store) Dialect() string { return s.d.name() }
 // q adapts a query written with ? placeholders to the dialect.
 func (s *Store) q(query string) string { return s.d.rebind(query) }
 
+// queryRows runs query (rebound for the dialect) and scans every row with
+// scan, newest or oldest first as the query orders them; a nil slice when
+// there is none. Every error is wrapped "store: what: ...", as listings
+// report them.
+func queryRows[T any](ctx context.Context, s *Store, what string, scan func(interface{ Scan(...any) error }) (T, error),
+	query string, args ...any) ([]T, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return out, nil
+}
+
 // inTx runs fn in a transaction, committed if fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)

@@ -101,23 +101,7 @@ func scanTenant(sc interface{ Scan(...any) error }) (Tenant, error) {
 
 // ListTenants returns every tenant, by name.
 func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+tenantColumns+" FROM tenants ORDER BY name")
-	if err != nil {
-		return nil, fmt.Errorf("store: list tenants: %w", err)
-	}
-	defer rows.Close()
-	var out []Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list tenants: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list tenants: %w", err)
-	}
-	return out, nil
+	return queryRows(ctx, s, "list tenants", scanTenant, "SELECT "+tenantColumns+" FROM tenants ORDER BY name")
 }
 
 // TenantByName returns the tenant called name.

@@ -265,23 +265,7 @@ func scanAPIToken(sc interface{ Scan(...any) error }) (APIToken, error) {
 // (agentID), oldest first. Only what describes them is returned: the
 // clear token was shown once, at creation, and is not kept.
 func (s *Store) ListAPITokens(ctx context.Context, accountID, agentID int64) ([]APIToken, error) {
-	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+apiTokenColumns+" FROM api_tokens WHERE account_id = ? OR agent_id = ? ORDER BY id"), nullID(accountID), nullID(agentID))
-	if err != nil {
-		return nil, fmt.Errorf("store: list API tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []APIToken
-	for rows.Next() {
-		t, err := scanAPIToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list API tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list API tokens: %w", err)
-	}
-	return out, nil
+	return queryRows(ctx, s, "list API tokens", scanAPIToken, "SELECT "+apiTokenColumns+" FROM api_tokens WHERE account_id = ? OR agent_id = ? ORDER BY id", nullID(accountID), nullID(agentID))
 }
 
 // APITokenByID returns the description of one token.

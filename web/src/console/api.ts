@@ -186,8 +186,83 @@ export interface PlanService {
 export interface PlanVersion {
   version: number;
   created: string;
+  created_by?: string;
+  note?: string;
+  services?: number;
   reviewed_at?: string;
   plan?: { title?: string; services: PlanService[] };
+  /** The file as saved (GET plan). */
+  yaml?: string;
+  /** What it changed from the version before (versions, PUT). */
+  changes?: PlanDiff;
+  /** PUT saved nothing: the plan is the current version's. */
+  unchanged?: boolean;
+}
+
+export interface PlanDiff {
+  added: string[];
+  removed: string[];
+  changed: { id: string; fields: string[] }[];
+  plan?: string[];
+}
+
+/** POST plan/check (internal/server/plan_check_api.go): a draft checked without saving. */
+export interface PlanCheck {
+  valid: boolean;
+  errors: { line?: number; message: string }[];
+  current_version: number;
+  plan?: { title?: string; services: PlanService[] };
+  changes?: PlanDiff;
+  waves?: PlanOrder['waves'];
+  unordered?: string[];
+  problems?: Problem[];
+}
+
+// GET drills (internal/server/drill_api.go, internal/drill/record.go).
+export interface DrillSource {
+  host: string;
+  path: string;
+  snapshot?: string;
+  snapshot_time?: string;
+  skipped?: string[];
+  files: number;
+  bytes: number;
+  digest?: string;
+  restore_seconds: number;
+  verify_seconds: number;
+  damaged?: { path: string; reason: string }[];
+  damaged_count?: number;
+  error?: string;
+}
+
+export interface Drill {
+  id: number;
+  tenant: string;
+  recorded_by: string;
+  recorded: string;
+  alert_id?: number;
+  service: string;
+  service_name?: string;
+  plan_version?: number;
+  rto: string;
+  result: 'passed' | 'failed' | 'slow';
+  reasons?: string[];
+  sources: DrillSource[];
+  files: number;
+  bytes: number;
+  damaged: number;
+  digest?: string;
+  restore_seconds: number;
+  verify_seconds: number;
+  health_seconds: number;
+  recovery_seconds: number;
+  health_check?: { command: string; ran: boolean; exit_code: number; timed_out?: boolean; seconds: number; output?: string; error?: string };
+  started: string;
+  finished: string;
+  ran_by: string;
+  host: string;
+  program?: string;
+  sha256: string;
 }
 
 export interface AuditRecord {
@@ -211,6 +286,31 @@ export const consoleApi = {
   plan: (s: Session, t: string) => request<PlanVersion>('GET', `${tenantPath(t)}/plan`, s.token),
   order: (s: Session, t: string) => request<PlanOrder>('GET', `${tenantPath(t)}/plan/order`, s.token),
   alert: (s: Session, id: number) => request<Alert>('GET', `/v1/alerts/${id}`, s.token),
+  planVersions: (s: Session, t: string) => request<PlanVersion[]>('GET', `${tenantPath(t)}/plan/versions`, s.token),
+  checkPlan: (s: Session, t: string, yaml: string) => request<PlanCheck>('POST', `${tenantPath(t)}/plan/check`, s.token, { yaml }),
+  savePlan: (s: Session, t: string, baseVersion: number, yaml: string, note: string) =>
+    request<PlanVersion>('PUT', `${tenantPath(t)}/plan`, s.token, { base_version: baseVersion, yaml, note }),
+  planExample: (s: Session) => request<{ yaml: string }>('GET', '/v1/plan/example', s.token),
+  drills: (s: Session, t: string) => request<Drill[]>('GET', `${tenantPath(t)}/drills?limit=500`, s.token),
+  /** The printable runbook as a PDF (the API needs the token, so no plain link). */
+  async runbook(s: Session, t: string, lang: string): Promise<Blob> {
+    const res = await fetch(`${tenantPath(t)}/runbook.pdf?lang=${encodeURIComponent(lang)}`, {
+      headers: { Authorization: `Bearer ${s.token}`, Accept: 'application/pdf' },
+      cache: 'no-store',
+    });
+    if (!res.ok) {
+      let msg = `${res.status} ${res.statusText}`;
+      try {
+        const d = (await res.json()) as { error?: unknown };
+        if (typeof d.error === 'string') msg = d.error;
+      } catch {
+        /* not JSON */
+      }
+      if (res.status === 401) throw new SessionExpired(msg);
+      throw new HttpError(res.status, msg);
+    }
+    return res.blob();
+  },
   /**
    * The latest n records of a tenant's audit trail, newest first. The API
    * pages forwards from a record ID; the chain's head (the newest ID of

@@ -152,7 +152,7 @@ export function App() {
   } else if (route[0] === 'town' && route[1]) {
     const t = overview.tenants.find((x) => x.tenant === route[1]);
     page = t ? (
-      <TownPage key={t.tenant} session={session} town={t} at={overview.at} alertId={route[2] === 'alert' ? Number(route[3]) : undefined} guard={guard} />
+      <TownPage key={t.tenant} session={session} town={t} at={overview.at} alertId={route[2] === 'alert' ? Number(route[3]) : undefined} guard={guard} reload={() => void load()} />
     ) : (
       <p class="error" role="alert">
         {ct('c_town_unknown', { town: route[1] })}

@@ -134,3 +134,23 @@ export function fit(label: string, max: number): string {
   const chars = [...label];
   return chars.length <= max ? label : chars.slice(0, max - 1).join('') + '…';
 }
+
+/** What the graph needs of a recovery order (GET plan/order, POST plan/check). */
+export interface OrderLike {
+  waves: { services: { id: string; name?: string; depends_on?: string[] }[] }[];
+  unordered?: string[];
+  problems: { service?: string }[];
+}
+
+/** The graph's input from a recovery order and the plan's services (for the unordered ones). */
+export function orderGraph(order: OrderLike, planServices?: { id: string; name?: string; depends_on?: string[] }[]): GraphInput {
+  const services = new Map((planServices ?? []).map((s) => [s.id, s]));
+  const waves: GraphService[][] = order.waves.map((w) => w.services.map((s) => ({ id: s.id, name: s.name || s.id, dependsOn: s.depends_on ?? [] })));
+  const unordered: GraphService[] = (order.unordered ?? []).map((id) => {
+    const s = services.get(id);
+    return { id, name: s?.name || id, dependsOn: s?.depends_on ?? [] };
+  });
+  const flagged = new Set<string>();
+  for (const p of order.problems) if (p.service) flagged.add(p.service);
+  return { waves, unordered, flagged };
+}

@@ -1,10 +1,10 @@
 // Sign-in with password and one-time code: POST /v1/login, as
 // `rempart login URL --user NAME --totp CODE` does.
-import { useState } from 'preact/hooks';
 import { useLang } from '../i18n';
 import { ct } from '../i18n/console';
 import { HttpError, login, type Session } from './api';
 import { failureText } from './text';
+import { SignInForm } from '../ui/signin';
 
 /** The server's refusal of a sign-in, in the reader's language. */
 export function loginFailureText(e: unknown): string {
@@ -21,28 +21,26 @@ export function loginFailureText(e: unknown): string {
 
 export function Login(props: { notice: '' | 'expired' | 'signed_out'; onDone(s: Session): void }) {
   useLang();
-  const [user, setUser] = useState('');
-  const [password, setPassword] = useState('');
-  const [totp, setTotp] = useState('');
-  const [err, setErr] = useState('');
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setErr('');
-    try {
-      const r = await login(user.trim(), password, totp.replace(/\s+/g, ''));
-      props.onDone({ token: r.token, user: user.trim().toLowerCase(), tenant: r.tenant, role: r.role, expires: r.expires });
-    } catch (e) {
-      setErr(loginFailureText(e));
-      setTotp('');
-    } finally {
-      setBusy(false);
-    }
+  const signIn = async (user: string, password: string, totp: string) => {
+    const r = await login(user.trim(), password, totp.replace(/\s+/g, ''));
+    props.onDone({ token: r.token, user: user.trim().toLowerCase(), tenant: r.tenant, role: r.role, expires: r.expires });
   };
   return (
-    <form class="card" onSubmit={submit} data-testid="login-form">
-      <h2>{ct('c_login_title')}</h2>
+    <SignInForm
+      texts={{
+        title: ct('c_login_title'),
+        help: ct('c_login_help'),
+        user: ct('c_login_user'),
+        password: ct('c_login_password'),
+        totp: ct('c_login_totp'),
+        submit: ct('c_login_submit'),
+      }}
+      signIn={signIn}
+      failureText={loginFailureText}
+      testid="login-form"
+      totpPattern="[0-9 ]*"
+      clearTotpOnFailure
+    >
       {props.notice === 'expired' && (
         <p class="warn-box" role="alert" data-testid="session-expired">
           {ct('c_session_expired')}
@@ -53,41 +51,6 @@ export function Login(props: { notice: '' | 'expired' | 'signed_out'; onDone(s: 
           {ct('c_signed_out')}
         </p>
       )}
-      <p class="help">{ct('c_login_help')}</p>
-      <label>
-        {ct('c_login_user')}
-        <input data-testid="login-user" autoComplete="username" value={user} onInput={(e) => setUser(e.currentTarget.value)} required />
-      </label>
-      <label>
-        {ct('c_login_password')}
-        <input
-          data-testid="login-password"
-          type="password"
-          autoComplete="current-password"
-          value={password}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-          required
-        />
-      </label>
-      <label>
-        {ct('c_login_totp')}
-        <input
-          data-testid="login-totp"
-          inputMode="numeric"
-          autoComplete="one-time-code"
-          pattern="[0-9 ]*"
-          value={totp}
-          onInput={(e) => setTotp(e.currentTarget.value)}
-        />
-      </label>
-      {err && (
-        <p class="error" role="alert" data-testid="login-error">
-          {err}
-        </p>
-      )}
-      <button class="primary" data-testid="login-submit" disabled={busy}>
-        {ct('c_login_submit')}
-      </button>
-    </form>
+    </SignInForm>
   );
 }

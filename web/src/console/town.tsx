@@ -3,20 +3,24 @@
 // verdicts, the recovery order in waves and the dependency graph, the
 // plan's problems, and the latest entries of the audit trail.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { useLang } from '../i18n';
+import { getLang, useLang } from '../i18n';
 import { ct, type ConsoleKey } from '../i18n/console';
 import {
   consoleApi,
   HttpError,
   type Alert,
   type AuditRecord,
+  type Drill,
   type PlanOrder,
   type PlanVersion,
   type Session,
   type TenantOverview,
 } from './api';
-import type { GraphInput, GraphService } from './graph';
+import { orderGraph, type GraphInput } from './graph';
 import { DependencyGraph } from './graphview';
+import { DrillResult, Drills, latestDrills } from './drills';
+import { diffLines } from './planedit';
+import { PlanEditor } from './planeditor';
 import { Reasons, StatusBadge } from './overview';
 import { townStatus } from './status';
 import { age, failureText, when } from './text';
@@ -25,23 +29,13 @@ type Guard = <T>(f: () => Promise<T>) => Promise<T | undefined>;
 
 const townHash = (t: string) => `#/town/${encodeURIComponent(t)}`;
 
-function verdictText(v?: string): string {
-  return v ? ct(`v_${v}` as ConsoleKey) : ct('v_none');
-}
-
 /** The graph's input from the recovery order and the plan's services. */
 export function graphInput(order: PlanOrder, plan?: PlanVersion): GraphInput {
-  const services = new Map((plan?.plan?.services ?? []).map((s) => [s.id, s]));
-  const waves: GraphService[][] = order.waves.map((w) =>
-    w.services.map((s) => ({ id: s.id, name: s.name || s.id, dependsOn: s.depends_on ?? [] })),
-  );
-  const unordered: GraphService[] = (order.unordered ?? []).map((id) => {
-    const s = services.get(id);
-    return { id, name: s?.name || id, dependsOn: s?.depends_on ?? [] };
-  });
-  const flagged = new Set<string>();
-  for (const p of order.problems) if (p.service) flagged.add(p.service);
-  return { waves, unordered, flagged };
+  return orderGraph(order, plan?.plan?.services);
+}
+
+function verdictText(v?: string): string {
+  return v ? ct(`v_${v}` as ConsoleKey) : ct('v_none');
 }
 
 function AlertDetail(props: { session: Session; town: string; id: number; guard: Guard }) {
@@ -224,7 +218,7 @@ function Machines(props: { town: TenantOverview }) {
   );
 }
 
-function Plan(props: { town: TenantOverview; order?: PlanOrder; plan?: PlanVersion; err: string }) {
+function Plan(props: { town: TenantOverview; order?: PlanOrder; plan?: PlanVersion; err: string; drills?: Map<string, Drill>; edit?: () => void }) {
   const t = props.town;
   if (!t.plan) {
     return (
@@ -233,6 +227,11 @@ function Plan(props: { town: TenantOverview; order?: PlanOrder; plan?: PlanVersi
         <p class="muted" data-testid="no-plan">
           {ct('c_town_no_plan', { town: t.tenant })}
         </p>
+        {props.edit && (
+          <button type="button" class="primary" data-testid="plan-edit" onClick={props.edit}>
+            {ct('c_edit_start')}
+          </button>
+        )}
       </section>
     );
   }
@@ -246,6 +245,11 @@ function Plan(props: { town: TenantOverview; order?: PlanOrder; plan?: PlanVersi
         {ct('c_town_plan_version', { v: t.plan.version, when: when(t.plan.saved) })}
         {t.plan.reviewed_at ? ` · ${ct('c_town_reviewed', { date: t.plan.reviewed_at })}` : ''}
       </p>
+      {props.edit && (
+        <button type="button" data-testid="plan-edit" onClick={props.edit}>
+          {ct('c_edit_open')}
+        </button>
+      )}
       {props.err && (
         <p class="error" role="alert">
           {props.err}
@@ -258,12 +262,21 @@ function Plan(props: { town: TenantOverview; order?: PlanOrder; plan?: PlanVersi
             {o.waves.map((w) => (
               <li key={w.number} data-testid="wave" data-wave={w.number}>
                 <strong>{ct('c_wave', { n: w.number })}</strong> <span class="muted">({ct('c_wave_parallel')})</span>:{' '}
-                {w.services.map((s, i) => (
-                  <span key={s.id} data-service={s.id}>
-                    {i > 0 ? ', ' : ''}
-                    {s.name || s.id}
-                  </span>
-                ))}
+                {w.services.map((s, i) => {
+                  const d = props.drills?.get(s.id);
+                  return (
+                    <span key={s.id} data-service={s.id}>
+                      {i > 0 ? ', ' : ''}
+                      {s.name || s.id}
+                      {d && (
+                        <span class="wave-drill" data-testid="wave-drill" data-result={d.result}>
+                          {' '}
+                          ({ct('c_wave_drill')} <DrillResult d={d} /> {when(d.finished)})
+                        </span>
+                      )}
+                    </span>
+                  );
+                })}
               </li>
             ))}
             {(o.unordered ?? []).length > 0 && (
@@ -292,6 +305,90 @@ function Plan(props: { town: TenantOverview; order?: PlanOrder; plan?: PlanVersi
         </>
       )}
     </section>
+  );
+}
+
+function Versions(props: { versions?: PlanVersion[] }) {
+  if (!props.versions || props.versions.length === 0) return null;
+  return (
+    <section aria-labelledby="versions-title">
+      <h3 id="versions-title">{ct('c_town_versions')}</h3>
+      <div class="table-scroll">
+        <table class="board" data-testid="versions-table">
+          <thead>
+            <tr>
+              <th scope="col">{ct('c_col_version')}</th>
+              <th scope="col">{ct('c_col_time')}</th>
+              <th scope="col">{ct('c_col_actor')}</th>
+              <th scope="col">{ct('c_col_note')}</th>
+              <th scope="col">{ct('c_col_changes')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.versions.map((v) => {
+              const d = diffLines(v.changes);
+              return (
+                <tr key={v.version} data-testid="version-row" data-version={v.version}>
+                  <td>{v.version}</td>
+                  <td>{when(v.created)}</td>
+                  <td class="mono">{v.created_by}</td>
+                  <td>{v.note}</td>
+                  <td>
+                    {[
+                      d.added.length ? ct('c_diff_added', { list: d.added.join(', ') }) : '',
+                      d.changed.length ? ct('c_diff_changed', { list: d.changed.join('; ') }) : '',
+                      d.removed.length ? ct('c_diff_removed', { list: d.removed.join(', ') }) : '',
+                      d.plan.length ? ct('c_diff_plan', { list: d.plan.join(', ') }) : '',
+                    ]
+                      .filter((x) => x)
+                      .join(' · ') || ct('c_diff_none')}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+/** "Print the runbook": the PDF is fetched with the token, then saved from a blob URL. */
+function Runbook(props: { session: Session; town: string; guard: Guard }) {
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState('');
+  const download = async () => {
+    setBusy(true);
+    setErr('');
+    try {
+      const lang = getLang();
+      const blob = await props.guard(() => consoleApi.runbook(props.session, props.town, lang));
+      if (!blob) return;
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `runbook-${props.town}-${lang}.pdf`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (e) {
+      setErr(failureText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" data-testid="runbook-pdf" onClick={() => void download()} disabled={busy} aria-busy={busy}>
+        {busy ? ct('c_loading') : ct('c_runbook_pdf')}
+      </button>
+      {err && (
+        <p class="error" role="alert" data-testid="runbook-error">
+          {err}
+        </p>
+      )}
+    </>
   );
 }
 
@@ -333,7 +430,7 @@ function Audit(props: { records?: AuditRecord[]; err: string; hidden: boolean })
   );
 }
 
-export function TownPage(props: { session: Session; town: TenantOverview; at: string; alertId?: number; guard: Guard }) {
+export function TownPage(props: { session: Session; town: TenantOverview; at: string; alertId?: number; guard: Guard; reload?: () => void }) {
   useLang();
   const t = props.town;
   const status = townStatus(t);
@@ -343,6 +440,25 @@ export function TownPage(props: { session: Session; town: TenantOverview; at: st
   const [audit, setAudit] = useState<AuditRecord[] | undefined>();
   const [auditErr, setAuditErr] = useState('');
   const [auditHidden, setAuditHidden] = useState(false);
+  const [drills, setDrills] = useState<Drill[] | undefined>();
+  const [drillsErr, setDrillsErr] = useState('');
+  const [versions, setVersions] = useState<PlanVersion[] | undefined>();
+  const [editing, setEditing] = useState(false);
+  const [rev, setRev] = useState(0);
+  const role = props.session.role;
+  const canWrite = role === 'operator' || (role === 'tenant_admin' && props.session.tenant === t.tenant);
+  useEffect(() => {
+    props
+      .guard(() => consoleApi.drills(props.session, t.tenant))
+      .then((d) => d && setDrills(d))
+      .catch((e) => setDrillsErr(failureText(e)));
+    if (t.plan) {
+      props
+        .guard(() => consoleApi.planVersions(props.session, t.tenant))
+        .then((v) => v && setVersions(v))
+        .catch(() => undefined);
+    }
+  }, [t.tenant, props.at, rev]);
   useEffect(() => {
     if (t.plan) {
       Promise.all([props.guard(() => consoleApi.order(props.session, t.tenant)), props.guard(() => consoleApi.plan(props.session, t.tenant))])
@@ -359,7 +475,7 @@ export function TownPage(props: { session: Session; town: TenantOverview; at: st
         if (e instanceof HttpError && e.status === 403) setAuditHidden(true);
         else setAuditErr(failureText(e));
       });
-  }, [t.tenant, props.at]);
+  }, [t.tenant, props.at, rev]);
   return (
     <article class="town" data-testid="town-page" data-tenant={t.tenant}>
       <header class="town-head">
@@ -373,7 +489,29 @@ export function TownPage(props: { session: Session; town: TenantOverview; at: st
       <Alerts town={t} openId={props.alertId} session={props.session} guard={props.guard} />
       <Sources town={t} />
       <Machines town={t} />
-      <Plan town={t} order={order} plan={plan} err={planErr} />
+      <p class="runbook-row">
+        <Runbook session={props.session} town={t.tenant} guard={props.guard} />
+      </p>
+      <Plan town={t} order={order} plan={plan} err={planErr} drills={drills ? latestDrills(drills) : undefined} edit={canWrite && !editing ? () => setEditing(true) : undefined} />
+      {editing && canWrite && (
+        <PlanEditor
+          session={props.session}
+          town={t.tenant}
+          guard={props.guard}
+          onSaved={() => {
+            setRev((n) => n + 1);
+            props.reload?.();
+          }}
+          onClose={() => setEditing(false)}
+        />
+      )}
+      <Versions versions={versions} />
+      <Drills
+        town={t.tenant}
+        drills={drills}
+        err={drillsErr}
+        services={(plan?.plan?.services ?? []).map((s) => ({ id: s.id, name: s.name || s.id }))}
+      />
       <Audit records={audit} err={auditErr} hidden={auditHidden} />
     </article>
   );

@@ -9,11 +9,12 @@
 //   ct        = AES-256-GCM(kek, nonce, plaintext, aad=info)
 // The bundle is signed by the coordinator's device (LABEL_HISTORY); the
 // recipient checks it with the coordinator key pinned from its invitation.
-import { b64u, buf, concat, enc, fromB64u, fromUtf8, randomBytes, readU32be } from './bytes';
+import { b64u, enc, fromB64u, fromUtf8, randomBytes, readU32be } from './bytes';
 import { gcmOpen, gcmSeal } from './aead';
 import { importDhPub, memberId } from './keys';
 import { VERSION } from './labels';
 import { parseBody, signObject, verifySigned, type Signed } from './sign';
+import { kek } from './wraps';
 
 export const LABEL_HISTORY = 'rempart-crisis-history-v1';
 export const LABEL_HISTORY_KDF = 'rempart-crisis-history-key-v1';
@@ -92,16 +93,6 @@ export function parseHistoryPlaintext(pt: Uint8Array): HistoryKey[] {
     out.push({ sender, epoch, index, ck: fields[k + 3].slice() });
   }
   return out;
-}
-
-async function kek(shared: Uint8Array, ephPub: Uint8Array, rDhPub: Uint8Array, info: Uint8Array): Promise<CryptoKey> {
-  const ikm = await subtle().importKey('raw', buf(shared), 'HKDF', false, ['deriveBits']);
-  const bits = await subtle().deriveBits(
-    { name: 'HKDF', hash: 'SHA-256', salt: buf(concat(ephPub, rDhPub)), info: buf(info) },
-    ikm,
-    256,
-  );
-  return subtle().importKey('raw', bits, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
 }
 
 /** Seals and signs a history bundle for one member (`to.dh`: b64u). */

@@ -34,7 +34,13 @@ export interface Recipient {
   dh: string; // b64u X25519 public key
 }
 
-async function kek(shared: Uint8Array, ephPub: Uint8Array, rDhPub: Uint8Array, info: Uint8Array): Promise<CryptoKey> {
+/**
+ * The key-encryption key that seals a secret for one member: HKDF-SHA-256
+ * of the X25519 shared secret, salted with the ephemeral and the
+ * recipient's public keys, info naming what is sealed. Wraps and history
+ * bundles (history.ts) both seal this way (docs/crisis-e2ee.md).
+ */
+export async function kek(shared: Uint8Array, ephPub: Uint8Array, rDhPub: Uint8Array, info: Uint8Array): Promise<CryptoKey> {
   const ikm = await subtle().importKey('raw', buf(shared), 'HKDF', false, ['deriveBits']);
   const bits = await subtle().deriveBits(
     { name: 'HKDF', hash: 'SHA-256', salt: buf(concat(ephPub, rDhPub)), info: buf(info) },

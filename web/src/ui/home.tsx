@@ -6,67 +6,29 @@ import { createRoom } from '../protocol/setup';
 import type { RoomRecord } from '../store/db';
 import type { RoomSummary } from '../protocol/types';
 import { LangSwitch } from './app';
+import { SignInForm } from './signin';
 import { errorText, getSession, getStore, go, setSession, type Session } from './hooks';
 
 function Login(props: { onDone(s: Session): void }) {
-  const [user, setUser] = useState('');
-  const [password, setPassword] = useState('');
-  const [totp, setTotp] = useState('');
-  const [err, setErr] = useState('');
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setErr('');
-    try {
-      const r = await api.login(user.trim(), password, totp.trim());
-      const s = { token: r.token, user: user.trim(), tenant: r.tenant, role: r.role };
-      setSession(s);
-      props.onDone(s);
-    } catch (e) {
-      setErr(errorText(e));
-    } finally {
-      setBusy(false);
-    }
+  const signIn = async (user: string, password: string, totp: string) => {
+    const r = await api.login(user.trim(), password, totp.trim());
+    const s = { token: r.token, user: user.trim(), tenant: r.tenant, role: r.role };
+    setSession(s);
+    props.onDone(s);
   };
   return (
-    <form class="card" onSubmit={submit}>
-      <h2>{t('login_title')}</h2>
-      <p class="help">{t('login_help')}</p>
-      <label>
-        {t('login_user')}
-        <input data-testid="login-user" autoComplete="username" value={user} onInput={(e) => setUser(e.currentTarget.value)} required />
-      </label>
-      <label>
-        {t('login_password')}
-        <input
-          data-testid="login-password"
-          type="password"
-          autoComplete="current-password"
-          value={password}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-          required
-        />
-      </label>
-      <label>
-        {t('login_totp')}
-        <input
-          data-testid="login-totp"
-          inputMode="numeric"
-          autoComplete="one-time-code"
-          value={totp}
-          onInput={(e) => setTotp(e.currentTarget.value)}
-        />
-      </label>
-      {err && (
-        <p class="error" role="alert">
-          {err}
-        </p>
-      )}
-      <button class="primary" data-testid="login-submit" disabled={busy}>
-        {t('login_submit')}
-      </button>
-    </form>
+    <SignInForm
+      texts={{
+        title: t('login_title'),
+        help: t('login_help'),
+        user: t('login_user'),
+        password: t('login_password'),
+        totp: t('login_totp'),
+        submit: t('login_submit'),
+      }}
+      signIn={signIn}
+      failureText={errorText}
+    />
   );
 }
 

@@ -1,0 +1,314 @@
+// The console's plan editor, drills and runbook, end to end, in Debian's
+// chromium against a real `rempart server` (web/src/console/planeditor.tsx,
+// drills.tsx; POST /v1/tenants/{t}/plan/check):
+//
+//   a town with a backed-up machine and a one-service plan; its admin edits
+//   the plan in the browser (adds a service that depends on the first), a
+//   typo shows as an error on its line, the fix is checked valid and drawn,
+//   the save shows what was added and the new version is in the history and
+//   the graph; the town's auditor sees no editor; a drill run with the CLI on
+//   the town's machine shows in the drills table with its evidence and in
+//   the recovery order; the runbook link downloads a PDF.
+//
+// Run alone: cd e2e/browser && REMPART_BIN=../../bin/rempart node --test --test-concurrency=1 console-plan.test.mjs
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Device, launch, tid, until } from './lib/browser.mjs';
+import { ADMIN_PASSWORD, checkWebApp, rempartBin, Server } from './lib/server.mjs';
+import { steps } from './lib/steps.mjs';
+
+const RUN = randomBytes(5).toString('hex');
+const ART = join(process.env.BROWSER_E2E_ARTIFACTS || mkdtempSync(join(tmpdir(), 'rempart-browser-e2e-')), 'console-plan');
+mkdirSync(ART, { recursive: true });
+
+const REPO_PASSWORD = 'console plan e2e repository password';
+const S = { srv: undefined, browser: undefined, devices: {}, accounts: {}, agents: {} };
+const { step, run } = steps({ art: ART, devices: () => S.devices, server: () => S.srv, defaultTimeout: 90_000 });
+const page = (name) => S.devices[name].page;
+
+// RFC 6238 with the authenticator apps' parameters (SHA-1, 6 digits, 30 s).
+function base32(s) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const c of s.replace(/=+$/, '').toUpperCase()) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+function totp(secret, step) {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const h = createHmac('sha1', base32(secret)).update(msg).digest();
+  const off = h[h.length - 1] & 0xf;
+  return String((h.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+const nowStep = () => Math.floor(Date.now() / 30_000);
+
+/** Runs the rempart CLI in its own HOME (a person's or a machine's); resolves {code, stdout, stderr}. */
+function cli(home, args, env = {}) {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  return new Promise((res) => {
+    execFile(
+      S.srv.bin,
+      args,
+      { env: S.srv.env({ HOME: home, XDG_CONFIG_HOME: join(home, '.config'), ...env }), cwd: home, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        S.srv.log(`\n--- [${home}] rempart ${args.join(' ')}\n${stdout}${stderr}`);
+        res({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+async function cliOK(home, args, env = {}) {
+  const r = await cli(home, args, env);
+  if (r.code !== 0) throw new Error(`rempart ${args.join(' ')}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+  return r;
+}
+const adminHome = () => S.srv.home;
+
+/** An account with a second factor, made by the admin; signs in with the CLI once to turn TOTP on. */
+async function account(name, role, tenant) {
+  const password = `console e2e ${name} password ${RUN}`;
+  await cliOK(adminHome(), ['--json', 'account', 'create', name, '--role', role, ...(tenant ? ['--tenant', tenant] : [])], {
+    REMPART_NEW_PASSWORD: password,
+  });
+  const home = join(ART, 'people', name);
+  await cliOK(home, ['login', S.srv.url, '--user', name, '--ca-fingerprint', S.srv.fp], { REMPART_LOGIN_PASSWORD: password });
+  const { secret } = JSON.parse((await cliOK(home, ['--json', 'account', 'totp', 'enable'])).stdout);
+  await cliOK(home, ['account', 'totp', 'confirm', '--code', totp(secret, nowStep())]);
+  S.accounts[name] = { name, password, secret, lastStep: 0 };
+  return S.accounts[name];
+}
+
+/** A machine of a tenant: enrolled, with its repository on the server. */
+async function machine(host, tenant) {
+  const { token } = JSON.parse((await cliOK(adminHome(), ['--json', 'agent', 'enroll', '--tenant', tenant])).stdout);
+  const home = join(ART, 'machines', host);
+  const env = { REMPART_REPO: `${S.srv.url}/${tenant}`, REMPART_PASSWORD: REPO_PASSWORD };
+  await cliOK(home, ['agent', 'join', S.srv.url, token, '--ca-fingerprint', S.srv.fp, '--host', host], env);
+  await cliOK(home, ['--json', 'init'], env);
+  const data = join(home, 'partages');
+  mkdirSync(join(data, 'Finances'), { recursive: true });
+  for (let i = 0; i < 6; i++) {
+    writeFileSync(join(data, 'Finances', `budget-${i}.txt`), `Budget primitif ${i} de ${tenant}, section de fonctionnement.\n`.repeat(40));
+  }
+  S.agents[host] = { home, env, data, tenant };
+  return S.agents[host];
+}
+
+async function applyPlan(tenant, yaml) {
+  const f = join(ART, `plan-${tenant}.yaml`);
+  writeFileSync(f, yaml);
+  await cliOK(adminHome(), ['plan', 'apply', '-f', f, '--tenant', tenant, '--note', 'console e2e']);
+}
+
+
+/** Signs in through the console's form with a fresh one-time code (never a step already used). */
+async function signIn(name) {
+  const a = S.accounts[name];
+  let step = nowStep();
+  if (step <= a.lastStep) step = a.lastStep + 1;
+  if (step > nowStep() + 1) throw new Error(`no fresh one-time code for ${name} before 30 s`);
+  a.lastStep = step;
+  const p = page(name);
+  await p.fill(tid('login-user'), a.name);
+  await p.fill(tid('login-password'), a.password);
+  await p.fill(tid('login-totp'), totp(a.secret, step));
+  await p.click(tid('login-submit'));
+  await p.locator(tid('whoami')).waitFor();
+}
+
+const planC = (data) => `format: 1
+title: Plan de continuité — mairie C
+services:
+  - id: fichiers
+    name: File server
+    criticality: essential
+    rto: 1d
+    rpo: 24h
+    sources: [{host: fs-c, path: ${data}}]
+`;
+
+const nodesIn = (p, scope) =>
+  p.$$eval(`${scope} [data-testid="graph-node"]`, (els) => els.map((e) => `${e.getAttribute('data-service')}@${e.getAttribute('data-column')}`));
+
+before(
+  async () => {
+    console.log(`# console plan e2e: run ${RUN}; artifacts in ${ART}`);
+    S.srv = new Server({ bin: rempartBin(), data: join(ART, 'data'), home: join(ART, 'home'), logFile: join(ART, 'server.log') });
+    await S.srv.start();
+    await checkWebApp(S.srv);
+    S.browser = await launch();
+  },
+  { timeout: 120_000 },
+);
+
+after(
+  async () => {
+    for (const d of Object.values(S.devices)) writeFileSync(join(ART, `console-${d.name}.txt`), d.logs.join('\n') + '\n');
+    await S.browser?.close().catch(() => undefined);
+    await S.srv?.kill();
+    if (!run.failures && !run.broken && process.env.BROWSER_E2E_KEEP !== '1') rmSync(ART, { recursive: true, force: true });
+    else console.log(`# console plan e2e: artifacts kept in ${ART}`);
+  },
+  { timeout: 60_000 },
+);
+
+step(
+  'a town is prepared with the CLI: its admin and auditor, a backed-up machine, a one-service plan',
+  async () => {
+    await cliOK(adminHome(), ['login', S.srv.url, '--user', 'admin', '--ca-fingerprint', S.srv.fp], { REMPART_LOGIN_PASSWORD: ADMIN_PASSWORD });
+    await cliOK(adminHome(), ['tenant', 'create', 'mairie-c']);
+    await account('dsi-c', 'tenant-admin', 'mairie-c');
+    await account('audit-c', 'auditor', 'mairie-c');
+    const m = await machine('fs-c', 'mairie-c');
+    await cliOK(m.home, ['--json', 'backup', m.data], m.env);
+    await applyPlan('mairie-c', planC(m.data));
+  },
+  { timeout: 240_000 },
+);
+
+step("the town's admin edits the plan: a typo shows on its line, the fix is drawn, saved, in the history and the graph", async () => {
+  const d = (S.devices['dsi-c'] = await Device.open(S.browser, 'dsi-c', S.srv.url, 'en-US'));
+  const p = d.page;
+  await p.goto(`${S.srv.url}/console/`);
+  await p.locator(tid('login-form')).waitFor();
+  await signIn('dsi-c');
+  await p.click(`${tid('town-card', { tenant: 'mairie-c' })} ${tid('town-link')}`);
+  await p.locator(tid('town-page', { tenant: 'mairie-c' })).waitFor();
+  await p.locator(tid('plan-graph')).waitFor();
+  await p.click(tid('plan-edit'));
+  const ed = p.locator(tid('plan-editor'));
+  await ed.locator(tid('editor-valid')).waitFor();
+  assert.equal(await ed.locator(tid('editor-base')).getAttribute('data-version'), '1');
+  assert.equal(await ed.locator(tid('editor-save')).isDisabled(), true, 'save is on before any change');
+  const base = await ed.locator(tid('plan-yaml')).inputValue();
+  assert.match(base, /id: fichiers/);
+  // A new service that depends on the first, with a misspelt field on line 15.
+  const added = `  - id: paie
+    name: Payroll
+    criticality: essential
+    rto: 3d
+    rpo: 24h
+    depend_on: [fichiers]
+`;
+  const typo = base.trimEnd() + '\n' + added;
+  const typoLine = typo.split('\n').findIndex((l) => l.includes('depend_on')) + 1;
+  await ed.locator(tid('plan-yaml')).fill(typo);
+  await ed.locator(tid('editor-dirty')).waitFor();
+  const err = ed.locator(tid('check-error', { line: typoLine }));
+  await err.waitFor();
+  assert.match(await err.innerText(), new RegExp(`Line ${typoLine}[\\s\\S]*unknown field "depend_on"`));
+  assert.equal(await ed.locator(`.gutter [data-line="${typoLine}"]`).getAttribute('class'), 'err');
+  assert.equal(await ed.locator(tid('editor-save')).isDisabled(), true, 'save is on with an error');
+  // The error's line button puts the cursor on that line.
+  await err.locator('button').click();
+  const sel = await ed.locator(tid('plan-yaml')).evaluate((a) => a.value.slice(a.selectionStart, a.selectionEnd));
+  assert.match(sel, /depend_on/);
+  // Fixed: valid, the preview draws the new service in wave 2.
+  await ed.locator(tid('plan-yaml')).fill(typo.replace('depend_on:', 'depends_on:'));
+  await ed.locator(tid('editor-valid')).filter({ hasText: '2 service(s) in 2 wave(s)' }).waitFor();
+  assert.deepEqual(await nodesIn(p, '[data-testid="editor-graph"]'), ['fichiers@0', 'paie@1']);
+  await ed.locator(tid('editor-pending-diff')).filter({ hasText: 'added: paie' }).waitFor();
+  await ed.locator(tid('editor-note')).fill('payroll added');
+  await ed.locator(tid('editor-save')).click();
+  const saved = ed.locator(tid('editor-saved', { version: 2 }));
+  await saved.waitFor();
+  assert.match(await saved.innerText(), /Version 2 saved[\s\S]*added: paie/);
+  // The page's own graph and history follow.
+  await p.locator(tid('version-row', { version: 2 })).filter({ hasText: 'payroll added' }).waitFor();
+  await p.locator('section[aria-labelledby="plan-title"] [data-testid="plan-graph"][data-nodes="2"]').waitFor();
+  assert.deepEqual(await nodesIn(p, 'section[aria-labelledby="plan-title"]'), ['fichiers@0', 'paie@1']);
+  // On the server, too.
+  const r = await cliOK(adminHome(), ['--json', 'plan', 'history', '--tenant', 'mairie-c']);
+  assert.match(r.stdout, /payroll added/);
+});
+
+step("a conflict: a version saved meanwhile is shown, the editor reloads it", async () => {
+  const p = page('dsi-c');
+  const ed = p.locator(tid('plan-editor'));
+  const text = await ed.locator(tid('plan-yaml')).inputValue();
+  // The operator (admin) saves version 3 with the CLI.
+  await applyPlan('mairie-c', text.replace('rto: 3d', 'rto: 2d'));
+  await ed.locator(tid('plan-yaml')).fill(text.replace('title: Plan de continuité — mairie C', 'title: Plan — mairie C'));
+  await ed.locator(tid('editor-valid')).waitFor();
+  await ed.locator(tid('editor-save')).click();
+  const c = ed.locator(tid('editor-conflict'));
+  await c.waitFor();
+  assert.match(await c.innerText(), /version 3 was saved by account:admin[\s\S]*changed: paie \(rto\)/);
+  await c.locator(tid('editor-reload')).click();
+  await c.waitFor({ state: 'detached' });
+  assert.equal(await ed.locator(tid('editor-base')).getAttribute('data-version'), '3');
+  assert.match(await ed.locator(tid('plan-yaml')).inputValue(), /rto: 2d/);
+  await ed.locator(tid('editor-discarded')).waitFor();
+  await p.click(tid('editor-close'));
+  await ed.waitFor({ state: 'detached' });
+});
+
+step('the town’s auditor reads the plan but sees no editor', async () => {
+  const d = (S.devices['audit-c'] = await Device.open(S.browser, 'audit-c', S.srv.url, 'en-US'));
+  const p = d.page;
+  await p.goto(`${S.srv.url}/console/`);
+  await p.locator(tid('login-form')).waitFor();
+  await signIn('audit-c');
+  await p.click(`${tid('town-card', { tenant: 'mairie-c' })} ${tid('town-link')}`);
+  await p.locator(tid('plan-graph')).waitFor();
+  await p.locator(tid('version-row')).first().waitFor();
+  assert.equal(await p.locator(tid('plan-edit')).count(), 0);
+  assert.equal(await p.locator(tid('plan-editor')).count(), 0);
+});
+
+step('a drill run with the CLI on the town’s machine shows in the drills table, with its evidence', async () => {
+  const m = S.agents['fs-c'];
+  const r = await cliOK(m.home, ['drill', 'run', 'fichiers'], m.env);
+  assert.match(r.stdout, /PASSED/);
+  const p = page('audit-c');
+  await p.locator(tid('drill-command')).filter({ hasText: 'rempart drill run fichiers' }).waitFor();
+  await until('the drill in the table', async () => {
+    await p.click(tid('refresh'));
+    return (await p.locator(tid('drill-row', { service: 'fichiers', result: 'passed' })).count()) === 1;
+  });
+  await p.locator(tid('wave-drill', { result: 'passed' })).first().waitFor();
+  const row = p.locator(tid('drill-row', { service: 'fichiers' }));
+  assert.match(await row.innerText(), /passed[\s\S]*\/ 1d/);
+  await row.locator(tid('drill-open')).click();
+  const ev = p.locator(tid('drill-evidence'));
+  await ev.waitFor();
+  assert.match(await ev.locator(tid('drill-verified')).innerText(), /6 file\(s\)/);
+  assert.match(await ev.innerText(), /fs-c:/);
+  assert.match(await p.locator(tid('drill-never')).innerText(), /paie/);
+});
+
+step('the runbook link downloads a PDF, in the console’s language', async () => {
+  const p = page('audit-c');
+  const [dl] = await Promise.all([p.waitForEvent('download'), p.click(tid('runbook-pdf'))]);
+  assert.equal(dl.suggestedFilename(), 'runbook-mairie-c-en.pdf');
+  const f = join(ART, 'runbook.pdf');
+  await dl.saveAs(f);
+  const b = readFileSync(f);
+  assert.equal(b.subarray(0, 4).toString('latin1'), '%PDF');
+  assert.ok(b.length > 1000, `runbook of ${b.length} bytes`);
+});
+
+step(
+  'no request to another host, no error in the pages',
+  async () => {
+    for (const d of Object.values(S.devices)) {
+      assert.deepEqual(d.outside, [], `${d.name} requested other hosts`);
+      assert.deepEqual(d.pageErrors, [], `${d.name} had uncaught errors`);
+    }
+  },
+  { always: true },
+);
