@@ -64,6 +64,24 @@ func TestAdmissionPositionConcurrentWrites(t *testing.T) {
 	r.admit(rm, a, b, c)
 	n1, n2 := r.join(rm, "N1"), r.join(rm, "N2")
 	watch := r.connect(rm, a)
+	// The relay registers a live connection a moment after its auth message:
+	// write until the connection sees its own event, so that it is live
+	// before the concurrent writes start.
+	base, posts := int64(0), int64(0)
+	for base == 0 {
+		r.post(rm, a)
+		posts++
+		select {
+		case m := <-watch.msgs:
+			if m["type"] == "event" {
+				base = num(m["pos"])
+			}
+		case <-time.After(100 * time.Millisecond):
+		}
+		if posts > 50 {
+			t.Fatal("the live connection never received an event")
+		}
+	}
 	const each = 30
 	done := writeConcurrently(t, r, rm, each, a, b, c)
 
@@ -83,7 +101,7 @@ func TestAdmissionPositionConcurrentWrites(t *testing.T) {
 		}
 	}
 	done()
-	total := int64(3 * each)
+	total := posts + int64(3*each) // the first posts: the events that made the connection live
 	t.Logf("admissions take effect at %v of %d events", from, total)
 	if from[0] > from[1] || from[1] > total+1 {
 		t.Fatalf("visible_from %v for %d events", from, total)
@@ -104,7 +122,7 @@ func TestAdmissionPositionConcurrentWrites(t *testing.T) {
 
 	// The live connection saw each roster exactly between the events
 	// before its position and the events from it on.
-	rosters, last := 0, int64(0)
+	rosters, last := 0, base
 	for last < total {
 		var m map[string]any
 		select {

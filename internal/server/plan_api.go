@@ -149,6 +149,9 @@ func (s *srv) now() time.Time {
 	if s.ret != nil && s.ret.Now != nil {
 		return s.ret.Now()
 	}
+	if s.st != nil {
+		return s.st.Now()
+	}
 	return time.Now()
 }
 

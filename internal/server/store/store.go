@@ -225,3 +225,8 @@ func dbTimeNull(t time.Time) sql.NullInt64 {
 }
 
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
+
+// Now is the store's clock: the time it writes into records (time.Now unless
+// Options.Now replaced it). Handlers that compare records with the present
+// use it, so that ages agree with what was recorded.
+func (s *Store) Now() time.Time { return s.now() }

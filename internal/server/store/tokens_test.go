@@ -26,7 +26,9 @@ func TestAPITokens(t *testing.T) {
 			t.Fatalf("token %+v", tok)
 		}
 		// Neither the token nor its secret part is stored.
-		secretPart := clear[strings.LastIndexByte(clear[5:], '_')+6:]
+		// rmpt_<16 hex selector>_<43 base64url secret>; the secret itself may
+		// hold '_', so cut by position, not at the last '_'.
+		secretPart := clear[len("rmpt_")+16+1:]
 		var sel, hash string
 		must(t, e.s.db.QueryRowContext(ctx, e.s.q("SELECT selector, token_hash FROM api_tokens WHERE id = ?"), tok.ID).Scan(&sel, &hash))
 		if strings.Contains(hash, secretPart) || strings.Contains(sel, secretPart) || len(hash) != 64 {
@@ -50,7 +52,7 @@ func TestAPITokens(t *testing.T) {
 			"flipped":          tamper(clear),
 			"empty":            "",
 			"garbage":          "Bearer whatever",
-			"no secret":        clear[:strings.LastIndexByte(clear, '_')],
+			"no secret":        clear[:len("rmpt_")+16],
 			"other selector":   "rmpt_0000000000000000_" + secretPart,
 			"enrolment prefix": "rmpe_" + clear[5:],
 		} {
