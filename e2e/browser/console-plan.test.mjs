@@ -8,14 +8,17 @@
 //   the save shows what was added and the new version is in the history and
 //   the graph; the town's auditor sees no editor; a drill run with the CLI on
 //   the town's machine shows in the drills table with its evidence and in
-//   the recovery order; the runbook link downloads a PDF.
+//   the recovery order; the runbook link downloads a PDF; the auditor
+//   downloads the evidence report (CSV and PDF); a deleted canary opens an
+//   alert that the auditor may read but not close, and that the admin
+//   closes with a note.
 //
 // Run alone: cd e2e/browser && REMPART_BIN=../../bin/rempart node --test --test-concurrency=1 console-plan.test.mjs
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Device, launch, tid, until } from './lib/browser.mjs';
@@ -300,6 +303,87 @@ step('the runbook link downloads a PDF, in the console’s language', async () =
   const b = readFileSync(f);
   assert.equal(b.subarray(0, 4).toString('latin1'), '%PDF');
   assert.ok(b.length > 1000, `runbook of ${b.length} bytes`);
+});
+
+step('the town’s auditor downloads the evidence report of the last 12 months, as CSV and PDF', async () => {
+  const p = page('audit-c');
+  const ev = p.locator(tid('evidence'));
+  await ev.waitFor();
+  const from = await ev.locator(tid('evidence-from')).inputValue();
+  const to = await ev.locator(tid('evidence-to')).inputValue();
+  const today = new Date().toISOString().slice(0, 10);
+  assert.equal(to, today);
+  assert.equal(from, `${Number(today.slice(0, 4)) - 1}${today.slice(4)}`);
+  const [csv] = await Promise.all([p.waitForEvent('download'), ev.locator(tid('evidence-csv')).click()]);
+  assert.equal(csv.suggestedFilename(), `evidence-mairie-c-${from}-${to}.csv`);
+  const fc = join(ART, 'evidence.csv');
+  await csv.saveAs(fc);
+  const c = readFileSync(fc, 'utf8');
+  assert.ok(c.startsWith('tenant,'), `the CSV starts with ${JSON.stringify(c.slice(0, 40))}`);
+  assert.match(c, /\r\nmairie-c,/);
+  const [pdf] = await Promise.all([p.waitForEvent('download'), ev.locator(tid('evidence-pdf')).click()]);
+  assert.equal(pdf.suggestedFilename(), `evidence-mairie-c-${from}-${to}.pdf`);
+  const fp = join(ART, 'evidence.pdf');
+  await pdf.saveAs(fp);
+  const b = readFileSync(fp);
+  assert.equal(b.subarray(0, 4).toString('latin1'), '%PDF');
+  // A reversed period is refused before asking the server.
+  await ev.locator(tid('evidence-from')).fill(to);
+  await ev.locator(tid('evidence-to')).fill(from);
+  await ev.locator(tid('evidence-period-error')).waitFor();
+  assert.equal(await ev.locator(tid('evidence-csv')).isDisabled(), true);
+});
+
+step('a canary deleted on fs-c opens an alert; the town’s auditor reads it but has no close button', async () => {
+  const m = S.agents['fs-c'];
+  await cliOK(m.home, ['canary', 'plant', m.data], m.env);
+  await cliOK(m.home, ['--json', 'backup', m.data], m.env);
+  const decoy = readdirSync(m.data).find((n) => /\.(xlsx|docx|odt|txt)$/.test(n));
+  assert.ok(decoy, 'no decoy planted');
+  unlinkSync(join(m.data, decoy));
+  const r = await cli(m.home, ['--json', 'backup', m.data], m.env);
+  assert.ok(r.code === 4 || r.code === 5, `backup after the canary was deleted: exit ${r.code}\n${r.stdout}${r.stderr}`);
+  const p = page('audit-c');
+  await until('the alert on the town page', async () => {
+    await p.click(tid('refresh'));
+    return (await p.locator(tid('alert-row')).count()) === 1;
+  });
+  await p.locator(tid('alert-open')).click();
+  const detail = p.locator(tid('alert-detail'));
+  await detail.locator(tid('alert-snapshot')).waitFor();
+  assert.equal(await detail.locator(tid('alert-close-start')).count(), 0, 'the auditor is offered to close the alert');
+});
+
+step('the town’s admin closes the alert with a note: it leaves the open alerts', async () => {
+  const p = page('dsi-c');
+  await until('the alert on the town page', async () => {
+    await p.click(tid('refresh'));
+    return (await p.locator(tid('alert-row')).count()) === 1;
+  });
+  const id = await p.locator(tid('alert-row')).getAttribute('data-alert');
+  await p.locator(tid('alert-open')).click();
+  const detail = p.locator(tid('alert-detail', { alert: id }));
+  await detail.locator(tid('alert-snapshot')).waitFor();
+  await detail.locator(tid('alert-close-start')).click();
+  const form = detail.locator(tid('alert-close-form'));
+  assert.match(await form.locator(tid('alert-close-what')).innerText(), /retention unfreezes/);
+  // Cancel, then again; a note is needed.
+  await form.locator(tid('alert-close-cancel')).click();
+  await form.waitFor({ state: 'detached' });
+  await detail.locator(tid('alert-close-start')).click();
+  await form.locator(tid('alert-close-confirm')).click();
+  await form.locator(tid('alert-close-error')).filter({ hasText: 'Say in a note' }).waitFor();
+  await form.locator(tid('alert-close-note')).fill('decoy deleted by the e2e test, nothing to restore');
+  await form.locator(tid('alert-close-confirm')).click();
+  await detail.locator(tid('alert-closed')).filter({ hasText: 'decoy deleted by the e2e test' }).waitFor();
+  assert.equal(await detail.locator(tid('alert-close-start')).count(), 0);
+  // The list follows without a refresh, and the server agrees.
+  await p.locator(tid('alert-row')).waitFor({ state: 'detached' });
+  const r = await cliOK(adminHome(), ['--json', 'alert', 'list', '--tenant', 'mairie-c', '--all']);
+  const closed = JSON.parse(r.stdout).find((a) => String(a.id) === id);
+  assert.equal(closed?.state, 'closed', r.stdout);
+  assert.equal(closed.closed_by, 'account:dsi-c');
+  assert.equal(closed.close_note, 'decoy deleted by the e2e test, nothing to restore');
 });
 
 step(

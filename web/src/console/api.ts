@@ -143,6 +143,9 @@ export interface Alert {
   clean_snapshot?: string;
   clean_received?: string;
   detail?: string;
+  closed?: string;
+  closed_by?: string;
+  close_note?: string;
 }
 
 export interface TenantOverview {
@@ -279,6 +282,23 @@ interface AuditList {
   more: boolean;
 }
 
+/** A file the API serves to a bearer token only (so no plain link): fetched, then saved from a blob URL. */
+async function fetchBlob(s: Session, path: string, accept: string): Promise<Blob> {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${s.token}`, Accept: accept }, cache: 'no-store' });
+  if (!res.ok) {
+    let msg = `${res.status} ${res.statusText}`;
+    try {
+      const d = (await res.json()) as { error?: unknown };
+      if (typeof d.error === 'string') msg = d.error;
+    } catch {
+      /* not JSON */
+    }
+    if (res.status === 401) throw new SessionExpired(msg);
+    throw new HttpError(res.status, msg);
+  }
+  return res.blob();
+}
+
 const tenantPath = (t: string) => `/v1/tenants/${encodeURIComponent(t)}`;
 
 export const consoleApi = {
@@ -293,24 +313,17 @@ export const consoleApi = {
   planExample: (s: Session) => request<{ yaml: string }>('GET', '/v1/plan/example', s.token),
   drills: (s: Session, t: string) => request<Drill[]>('GET', `${tenantPath(t)}/drills?limit=500`, s.token),
   /** The printable runbook as a PDF (the API needs the token, so no plain link). */
-  async runbook(s: Session, t: string, lang: string): Promise<Blob> {
-    const res = await fetch(`${tenantPath(t)}/runbook.pdf?lang=${encodeURIComponent(lang)}`, {
-      headers: { Authorization: `Bearer ${s.token}`, Accept: 'application/pdf' },
-      cache: 'no-store',
-    });
-    if (!res.ok) {
-      let msg = `${res.status} ${res.statusText}`;
-      try {
-        const d = (await res.json()) as { error?: unknown };
-        if (typeof d.error === 'string') msg = d.error;
-      } catch {
-        /* not JSON */
-      }
-      if (res.status === 401) throw new SessionExpired(msg);
-      throw new HttpError(res.status, msg);
-    }
-    return res.blob();
-  },
+  runbook: (s: Session, t: string, lang: string) => fetchBlob(s, `${tenantPath(t)}/runbook.pdf?lang=${encodeURIComponent(lang)}`, 'application/pdf'),
+  /** The NIS2 evidence report (docs/evidence.md) of a period, as a PDF or a CSV file. */
+  evidence: (s: Session, t: string, format: 'pdf' | 'csv', from: string, to: string, lang: string) =>
+    fetchBlob(
+      s,
+      `${tenantPath(t)}/evidence.${format}?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}` +
+        (format === 'pdf' ? `&lang=${encodeURIComponent(lang)}` : ''),
+      format === 'pdf' ? 'application/pdf' : 'text/csv',
+    ),
+  /** Closes an alert with a note saying what was done (POST /v1/alerts/{id}/close). */
+  closeAlert: (s: Session, id: number, note: string) => request<Alert>('POST', `/v1/alerts/${id}/close`, s.token, { note }),
   /**
    * The latest n records of a tenant's audit trail, newest first. The API
    * pages forwards from a record ID; the chain's head (the newest ID of

@@ -19,6 +19,7 @@ import {
 import { orderGraph, type GraphInput } from './graph';
 import { DependencyGraph } from './graphview';
 import { DrillResult, Drills, latestDrills } from './drills';
+import { defaultPeriod, evidenceFileName, periodProblem, saveBlob } from './evidence';
 import { diffLines } from './planedit';
 import { PlanEditor } from './planeditor';
 import { Reasons, StatusBadge } from './overview';
@@ -38,7 +39,92 @@ function verdictText(v?: string): string {
   return v ? ct(`v_${v}` as ConsoleKey) : ct('v_none');
 }
 
-function AlertDetail(props: { session: Session; town: string; id: number; guard: Guard }) {
+/** Who the server lets close an alert: an operator, or the town's admin (alerts_api.go closeAlert). */
+export function mayCloseAlerts(s: Session, town: string): boolean {
+  return s.role === 'operator' || (s.role === 'tenant_admin' && s.tenant === town);
+}
+
+/** Who may read the evidence report: operators, auditors, the town's admin (evidence_api.go). */
+export function mayReadEvidence(s: Session, town: string): boolean {
+  return s.role === 'operator' || s.role === 'auditor' || (s.role === 'tenant_admin' && s.tenant === town);
+}
+
+/** "Close the alert": a confirmation saying what closing does, and the note the API asks for. */
+function CloseAlert(props: { session: Session; alert: Alert; guard: Guard; onClosed: (a: Alert) => void }) {
+  const a = props.alert;
+  const [asking, setAsking] = useState(false);
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState('');
+  const noteRef = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    if (asking) noteRef.current?.focus();
+  }, [asking]);
+  if (!asking) {
+    return (
+      <button type="button" data-testid="alert-close-start" onClick={() => setAsking(true)}>
+        {ct('c_alert_close')}
+      </button>
+    );
+  }
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!note.trim()) {
+      setErr(ct('c_alert_close_note_needed'));
+      noteRef.current?.focus();
+      return;
+    }
+    setBusy(true);
+    setErr('');
+    try {
+      const closed = await props.guard(() => consoleApi.closeAlert(props.session, a.id, note.trim()));
+      if (closed) props.onClosed(closed);
+    } catch (e) {
+      setErr(failureText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="close-alert" data-testid="alert-close-form" onSubmit={(e) => void submit(e)}>
+      <p data-testid="alert-close-what">{a.kind === 'drill' ? ct('c_alert_close_what_drill') : ct('c_alert_close_what')}</p>
+      <label for="alert-close-note">{ct('c_alert_close_note')}</label>
+      <textarea
+        id="alert-close-note"
+        ref={noteRef}
+        rows={3}
+        maxLength={4000}
+        aria-required="true"
+        data-testid="alert-close-note"
+        value={note}
+        onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)}
+      />
+      {err && (
+        <p class="error" role="alert" data-testid="alert-close-error">
+          {err}
+        </p>
+      )}
+      <p>
+        <button type="submit" class="primary" data-testid="alert-close-confirm" disabled={busy} aria-busy={busy}>
+          {busy ? ct('c_loading') : ct('c_alert_close_confirm')}
+        </button>{' '}
+        <button
+          type="button"
+          data-testid="alert-close-cancel"
+          disabled={busy}
+          onClick={() => {
+            setAsking(false);
+            setErr('');
+          }}
+        >
+          {ct('c_cancel')}
+        </button>
+      </p>
+    </form>
+  );
+}
+
+function AlertDetail(props: { session: Session; town: string; id: number; guard: Guard; onClosed?: () => void }) {
   const [a, setA] = useState<Alert | undefined>();
   const [err, setErr] = useState('');
   const heading = useRef<HTMLHeadingElement>(null);
@@ -90,11 +176,27 @@ function AlertDetail(props: { session: Session; town: string; id: number; guard:
               {a.clean_snapshot ? `${a.clean_snapshot} (${when(a.clean_received)})` : ct('c_alert_clean_none')}
             </dd>
           </dl>
-          {a.kind !== 'drill' && <p class="help">{ct('c_alert_frozen')}</p>}
-          {a.kind !== 'drill' && (
+          {a.state === 'closed' && (
+            <p class="good" role="status" data-testid="alert-closed">
+              {ct('c_alert_closed', { who: a.closed_by ?? '', when: when(a.closed), note: a.close_note ?? '' })}
+            </p>
+          )}
+          {a.state !== 'closed' && a.kind !== 'drill' && <p class="help">{ct('c_alert_frozen')}</p>}
+          {a.state !== 'closed' && a.kind !== 'drill' && (
             <p class="help" data-testid="alert-next">
               {ct('c_alert_next', { snap: a.clean_snapshot ? a.clean_snapshot.slice(0, 12) : 'latest', id: a.id })}
             </p>
+          )}
+          {a.state !== 'closed' && mayCloseAlerts(props.session, props.town) && (
+            <CloseAlert
+              session={props.session}
+              alert={a}
+              guard={props.guard}
+              onClosed={(c) => {
+                setA(c);
+                props.onClosed?.();
+              }}
+            />
           )}
         </>
       )}
@@ -105,7 +207,7 @@ function AlertDetail(props: { session: Session; town: string; id: number; guard:
   );
 }
 
-function Alerts(props: { town: TenantOverview; openId?: number; session: Session; guard: Guard }) {
+function Alerts(props: { town: TenantOverview; openId?: number; session: Session; guard: Guard; onClosed?: () => void }) {
   const t = props.town;
   return (
     <section aria-labelledby="alerts-title">
@@ -127,7 +229,7 @@ function Alerts(props: { town: TenantOverview; openId?: number; session: Session
         </ul>
       )}
       {props.openId !== undefined && Number.isFinite(props.openId) && (
-        <AlertDetail session={props.session} town={t.tenant} id={props.openId} guard={props.guard} />
+        <AlertDetail session={props.session} town={t.tenant} id={props.openId} guard={props.guard} onClosed={props.onClosed} />
       )}
     </section>
   );
@@ -363,15 +465,7 @@ function Runbook(props: { session: Session; town: string; guard: Guard }) {
     try {
       const lang = getLang();
       const blob = await props.guard(() => consoleApi.runbook(props.session, props.town, lang));
-      if (!blob) return;
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `runbook-${props.town}-${lang}.pdf`;
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      if (blob) saveBlob(blob, `runbook-${props.town}-${lang}.pdf`);
     } catch (e) {
       setErr(failureText(e));
     } finally {
@@ -389,6 +483,73 @@ function Runbook(props: { session: Session; town: string; guard: Guard }) {
         </p>
       )}
     </>
+  );
+}
+
+/** The NIS2 evidence report of a period (docs/evidence.md), as a PDF in the console's language or a CSV file. */
+function Evidence(props: { session: Session; town: string; guard: Guard }) {
+  const [period, setPeriod] = useState(() => defaultPeriod(new Date()));
+  const [busy, setBusy] = useState<'' | 'pdf' | 'csv'>('');
+  const [err, setErr] = useState('');
+  const problem = periodProblem(period.from, period.to);
+  const download = async (format: 'pdf' | 'csv') => {
+    setBusy(format);
+    setErr('');
+    try {
+      const { from, to } = period;
+      const blob = await props.guard(() => consoleApi.evidence(props.session, props.town, format, from, to, getLang()));
+      if (blob) saveBlob(blob, evidenceFileName(props.town, from, to, format));
+    } catch (e) {
+      setErr(failureText(e));
+    } finally {
+      setBusy('');
+    }
+  };
+  return (
+    <section aria-labelledby="evidence-title" data-testid="evidence">
+      <h3 id="evidence-title">{ct('c_evidence_title')}</h3>
+      <p class="help">{ct('c_evidence_help')}</p>
+      <p class="evidence-period">
+        <label>
+          {ct('c_evidence_from')}{' '}
+          <input
+            type="date"
+            data-testid="evidence-from"
+            value={period.from}
+            max={period.to || undefined}
+            onInput={(e) => setPeriod({ ...period, from: (e.target as HTMLInputElement).value })}
+          />
+        </label>{' '}
+        <label>
+          {ct('c_evidence_to')}{' '}
+          <input
+            type="date"
+            data-testid="evidence-to"
+            value={period.to}
+            min={period.from || undefined}
+            onInput={(e) => setPeriod({ ...period, to: (e.target as HTMLInputElement).value })}
+          />
+        </label>
+      </p>
+      {problem && (
+        <p class="error" role="alert" data-testid="evidence-period-error">
+          {ct(problem === 'missing' ? 'c_evidence_period_missing' : 'c_evidence_period_reversed')}
+        </p>
+      )}
+      <p>
+        <button type="button" data-testid="evidence-pdf" disabled={!!busy || !!problem} aria-busy={busy === 'pdf'} onClick={() => void download('pdf')}>
+          {busy === 'pdf' ? ct('c_loading') : ct('c_evidence_pdf')}
+        </button>{' '}
+        <button type="button" data-testid="evidence-csv" disabled={!!busy || !!problem} aria-busy={busy === 'csv'} onClick={() => void download('csv')}>
+          {busy === 'csv' ? ct('c_loading') : ct('c_evidence_csv')}
+        </button>
+      </p>
+      {err && (
+        <p class="error" role="alert" data-testid="evidence-error">
+          {err}
+        </p>
+      )}
+    </section>
   );
 }
 
@@ -486,7 +647,7 @@ export function TownPage(props: { session: Session; town: TenantOverview; at: st
         </a>
       </header>
       <Reasons status={status} />
-      <Alerts town={t} openId={props.alertId} session={props.session} guard={props.guard} />
+      <Alerts town={t} openId={props.alertId} session={props.session} guard={props.guard} onClosed={props.reload} />
       <Sources town={t} />
       <Machines town={t} />
       <p class="runbook-row">
@@ -512,6 +673,7 @@ export function TownPage(props: { session: Session; town: TenantOverview; at: st
         err={drillsErr}
         services={(plan?.plan?.services ?? []).map((s) => ({ id: s.id, name: s.name || s.id }))}
       />
+      {mayReadEvidence(props.session, t.tenant) && <Evidence session={props.session} town={t.tenant} guard={props.guard} />}
       <Audit records={audit} err={auditErr} hidden={auditHidden} />
     </article>
   );
