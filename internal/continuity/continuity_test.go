@@ -357,3 +357,18 @@ func FuzzPlanYAML(f *testing.F) {
 		}
 	})
 }
+
+// TestInRecoveryOrder: waves first, dependencies before dependants, then
+// the services a cycle leaves out, each once.
+func TestInRecoveryOrder(t *testing.T) {
+	h := time.Hour
+	p := plan(svc("paie", 2, h, "annuaire"), svc("annuaire", 1, h), svc("x", 3, h, "y"), svc("y", 3, h, "x"), svc("web", 3, h))
+	var got []string
+	for _, s := range p.InRecoveryOrder() {
+		got = append(got, s.ID)
+	}
+	// Wave 1: annuaire and web (no dependency); wave 2: paie.
+	if !reflect.DeepEqual(got, []string{"annuaire", "web", "paie", "x", "y"}) {
+		t.Fatalf("InRecoveryOrder = %v", got)
+	}
+}

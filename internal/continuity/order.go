@@ -399,3 +399,25 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// InRecoveryOrder lists the plan's services wave after wave (the order
+// drills of every service follow), then those a cycle leaves unordered,
+// in the plan's order.
+func (p *Plan) InRecoveryOrder() []Service {
+	a := Analyse(p, nil, time.Time{})
+	var out []Service
+	seen := map[string]bool{}
+	for _, w := range a.Waves {
+		for _, s := range w.Services {
+			if sv, ok := p.Service(s.ID); ok && !seen[s.ID] {
+				out, seen[s.ID] = append(out, sv), true
+			}
+		}
+	}
+	for _, sv := range p.Services {
+		if !seen[sv.ID] {
+			out, seen[sv.ID] = append(out, sv), true
+		}
+	}
+	return out
+}

@@ -45,9 +45,11 @@ type alertJSON struct {
 	ClosedBy      string     `json:"closed_by,omitempty"`
 	CloseNote     string     `json:"close_note,omitempty"`
 	// For a drill alert: the drill, its service and why it failed.
-	DrillID int64  `json:"drill_id,omitempty"`
-	Service string `json:"service,omitempty"`
-	Detail  string `json:"detail,omitempty"`
+	DrillID int64 `json:"drill_id,omitempty"`
+	// RequestID: the drill request that could not run (its alert).
+	RequestID int64  `json:"request_id,omitempty"`
+	Service   string `json:"service,omitempty"`
+	Detail    string `json:"detail,omitempty"`
 }
 
 func verdictOf(flag int) string {

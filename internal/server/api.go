@@ -37,6 +37,7 @@ type srv struct {
 	facts   serverFacts      // public URL, crisis room, CA fingerprint: what the runbook prints (runbook_api.go)
 	logins  *loginLimiter    // sign-in throttling (loginlimit.go); nil: none
 	totp    totpSeen         // one-time codes already used to sign in
+	loc     *time.Location   // the time zone of drill schedules; nil: the server's (drill_requests_api.go)
 }
 
 // routes builds the server's handler. The repository API is dispatched
@@ -82,6 +83,7 @@ func (s *srv) routes(repos http.Handler) http.Handler {
 	s.planRoutes(mux)                                        // continuity plans (plan_api.go)
 	s.runbookRoutes(mux)                                     // the printable runbook (runbook_api.go)
 	s.drillRoutes(mux)                                       // restore drills (drill_api.go)
+	s.drillRequestRoutes(mux)                                // drills requested and scheduled (drill_requests_api.go)
 	s.evidenceRoutes(mux)                                    // the NIS2 evidence report (evidence_api.go)
 	mux.HandleFunc("GET /v1/overview", s.authed(s.overview)) // the web console's first screen (overview_api.go)
 	if s.crisis != nil {

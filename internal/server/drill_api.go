@@ -159,6 +159,15 @@ func (s *srv) recordDrill(w http.ResponseWriter, r *http.Request, c caller) {
 		s.refuse(r, c, t.Name, http.StatusBadRequest, w, fmt.Sprintf("the request body is not a drill record: %v", err))
 		return
 	}
+	var requestID int64
+	if raw := r.URL.Query().Get("request"); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n <= 0 {
+			s.refuse(r, c, t.Name, http.StatusBadRequest, w, fmt.Sprintf("request=%q: the ID of the drill request this drill answers", raw))
+			return
+		}
+		requestID = n
+	}
 	// What the server sets is never taken from the client.
 	rec.ID, rec.Tenant, rec.RecordedBy, rec.AlertID, rec.Recorded = 0, "", "", 0, time.Time{}
 	if err := rec.Check(); err != nil {
@@ -173,8 +182,14 @@ func (s *srv) recordDrill(w http.ResponseWriter, r *http.Request, c caller) {
 	alert := rec.Result != drill.Passed
 	d, a, err := s.st.RecordDrill(r.Context(), store.NewDrill{TenantID: t.ID, Service: rec.Service, Result: rec.Result,
 		Started: rec.Started, Finished: rec.Finished, RecordedBy: c.actor, RanBy: rec.RanBy, Host: rec.Host, Evidence: evidence,
-		Alert: alert, AlertDetail: rec.Summary()})
+		Alert: alert, AlertDetail: rec.Summary(), RequestID: requestID})
 	switch {
+	case requestID != 0 && errors.Is(err, store.ErrNotFound):
+		s.refuse(r, c, t.Name, http.StatusNotFound, w, fmt.Sprintf("%s has no drill request %d", t.Name, requestID))
+		return
+	case errors.Is(err, store.ErrConflict):
+		s.refuse(r, c, t.Name, http.StatusConflict, w, fmt.Sprintf("drill request %d was not claimed by you: record the drill without ?request=", requestID))
+		return
 	case errors.Is(err, store.ErrInvalid):
 		s.refuse(r, c, t.Name, http.StatusBadRequest, w, "invalid drill record: "+err.Error())
 		return
@@ -185,7 +200,7 @@ func (s *srv) recordDrill(w http.ResponseWriter, r *http.Request, c caller) {
 	s.audit(r.Context(), c.actor, "drill.record", t.Name, map[string]any{
 		"drill_id": d.ID, "service": rec.Service, "result": rec.Result, "reasons": rec.Reasons, "ran_by": rec.RanBy, "host": rec.Host,
 		"files": rec.Files, "bytes": rec.Bytes, "digest": rec.Digest, "recovery_seconds": rec.RecoverySeconds, "rto": rec.RTO.String(),
-		"sha256": d.SHA256, "alert_id": d.AlertID, "from": c.remote,
+		"sha256": d.SHA256, "alert_id": d.AlertID, "request_id": requestID, "from": c.remote,
 	})
 	if a != nil {
 		s.log.WarnContext(r.Context(), "DRILL ALERT: a restore drill "+rec.Result, "tenant", t.Name, "alert", a.ID, "drill", d.ID,
@@ -271,6 +286,15 @@ func (s *srv) getDrill(w http.ResponseWriter, r *http.Request, c caller) {
 // result.
 func (s *srv) drillAlertJSON(ctx context.Context, j *alertJSON, a store.Alert) {
 	j.Detail, j.Verdict = a.Detail, "failed"
+	if rest, ok := strings.CutPrefix(a.Snapshot, store.DrillRequestAlertPrefix); ok {
+		if id, err := strconv.ParseInt(rest, 10, 64); err == nil {
+			j.RequestID = id
+			if q, err := s.st.DrillRequest(ctx, a.TenantID, id); err == nil {
+				j.Service = q.Service
+			}
+		}
+		return
+	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(a.Snapshot, "drill:"), 10, 64)
 	if err != nil {
 		return

@@ -112,6 +112,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Ready(info)
 	}
 	go s.ret.Loop(ctx, gcEvery)
+	go s.drillLoop(ctx)
 	renew := time.NewTicker(12 * time.Hour)
 	defer renew.Stop()
 	errc := make(chan error, 1)

@@ -47,6 +47,9 @@ type Event struct {
 	Service string   `json:"service,omitempty"`
 	Result  string   `json:"result,omitempty"`
 	Reasons []string `json:"reasons,omitempty"`
+	// RequestID is set instead of DrillID when a requested drill could
+	// not run at all (Reasons say why).
+	RequestID int64 `json:"request_id,omitempty"`
 }
 
 func short(id string) string {
@@ -76,6 +79,10 @@ func (e Event) summary() string {
 	case KindTest:
 		return fmt.Sprintf("Rempart notification test for tenant %s: this channel works", e.Tenant)
 	case KindDrillAlert:
+		if e.DrillID == 0 {
+			return fmt.Sprintf("Rempart drill alert #%d: the requested restore drill %d of service %s of tenant %s could not run: %s (rempart drill requests --tenant %s)",
+				e.AlertID, e.RequestID, e.Service, e.Tenant, strings.Join(e.Reasons, "; "), e.Tenant)
+		}
 		return fmt.Sprintf("Rempart drill alert #%d: the restore drill of service %s of tenant %s %s: %s (rempart drill show %d)",
 			e.AlertID, e.Service, e.Tenant, strings.ToUpper(e.Result), strings.Join(e.Reasons, "; "), e.DrillID)
 	case KindAlertClosed:
@@ -109,6 +116,36 @@ func (e Event) subject() string {
 		fr = "sauvegarde SUSPECTE"
 	}
 	return fmt.Sprintf("[Rempart] ALERTE n° %d : %s / ALERT #%d: %s snapshot — %s", e.AlertID, fr, e.AlertID, strings.ToUpper(e.Verdict), e.Tenant)
+}
+
+// requestBody is the text of a drill alert for a request that could not
+// run.
+func (e Event) requestBody(p func(string, ...any), server string) {
+	p("ALERTE n° %d — exercice de restauration, serveur Rempart %s", e.AlertID, server)
+	p("")
+	p("Collectivité (tenant) : %s", e.Tenant)
+	p("Service               : %s", e.Service)
+	p("L'exercice de restauration demandé (demande n° %d) n'a pas pu s'exécuter :", e.RequestID)
+	for _, r := range e.Reasons {
+		p("  - %s", r)
+	}
+	p("")
+	p("Vérifiez la machine qui exécute les exercices (rempart drill requests --tenant %s),", e.Tenant)
+	p("puis demandez l'exercice de nouveau et fermez l'alerte : rempart alert close %d --note \"...\"", e.AlertID)
+	p("")
+	p("-- English --")
+	p("")
+	p("ALERT #%d — restore drill, Rempart server %s", e.AlertID, server)
+	p("")
+	p("Tenant:  %s", e.Tenant)
+	p("Service: %s", e.Service)
+	p("The requested restore drill (request %d) could not run:", e.RequestID)
+	for _, r := range e.Reasons {
+		p("  - %s", r)
+	}
+	p("")
+	p("Check the machine that runs drills (rempart drill requests --tenant %s),", e.Tenant)
+	p("then request the drill again and close the alert: rempart alert close %d --note \"...\"", e.AlertID)
 }
 
 // body is the e-mail's plain text: French first, then English.
@@ -150,6 +187,10 @@ func (e Event) body() string {
 		p("another alert is still open).")
 		return b.String()
 	case KindDrillAlert:
+		if e.DrillID == 0 {
+			e.requestBody(p, server)
+			return b.String()
+		}
 		fr := "a échoué"
 		if e.Result == "slow" {
 			fr = "a pris plus de temps que la durée maximale d'interruption (RTO)"

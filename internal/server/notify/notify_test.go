@@ -612,3 +612,22 @@ func TestNotifierBackground(t *testing.T) {
 		t.Errorf("second audit is not the syslog failure: %v", audits[1])
 	}
 }
+
+// TestDrillAlertTexts: a failed drill names the drill to read; a request
+// that could not run names the request and why, in both languages.
+func TestDrillAlertTexts(t *testing.T) {
+	d := Event{Kind: KindDrillAlert, Tenant: "mairie-a", AlertID: 4, DrillID: 12, Service: "paie", Result: "failed", Reasons: []string{"a file was damaged"}}
+	if s := d.summary(); !strings.Contains(s, "rempart drill show 12") || !strings.Contains(s, "a file was damaged") {
+		t.Errorf("drill summary: %s", s)
+	}
+	r := Event{Kind: KindDrillAlert, Tenant: "mairie-a", AlertID: 5, RequestID: 7, Service: "paie", Result: "failed", Reasons: []string{"wrong passphrase"}}
+	s, b := r.summary(), r.body()
+	if !strings.Contains(s, "requested restore drill 7") || !strings.Contains(s, "wrong passphrase") || strings.Contains(s, "drill show") {
+		t.Errorf("request summary: %s", s)
+	}
+	for _, want := range []string{"demande n° 7", "request 7", "  - wrong passphrase", "rempart alert close 5", "rempart drill requests --tenant mairie-a"} {
+		if !strings.Contains(b, want) {
+			t.Errorf("request body lacks %q:\n%s", want, b)
+		}
+	}
+}

@@ -55,6 +55,9 @@ type NewDrill struct {
 	Evidence    []byte
 	Alert       bool
 	AlertDetail string
+	// RequestID is the drill request this drill answers (0: none); it
+	// must have been claimed by RecordedBy, and is marked done.
+	RequestID int64
 }
 
 const maxDrillEvidence = 2 << 20
@@ -86,6 +89,11 @@ func (s *Store) RecordDrill(ctx context.Context, n NewDrill) (Drill, *Alert, err
 			string(d.Evidence), d.SHA256).Scan(&d.ID)
 		if err != nil {
 			return err
+		}
+		if n.RequestID != 0 {
+			if err := s.finishRequest(ctx, tx, n.TenantID, n.RequestID, n.RecordedBy, d.ID, d.Recorded); err != nil {
+				return err
+			}
 		}
 		if !n.Alert {
 			return nil

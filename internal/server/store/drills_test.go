@@ -134,7 +134,7 @@ func TestMigration7KeepsAlerts(t *testing.T) {
 		must(t, err)
 		v, err := s7.AppliedMigrations(ctx)
 		must(t, err)
-		if v[len(v)-1] != 7 {
+		if v[len(v)-1] != SchemaVersion() {
 			t.Fatalf("migrations %v", v)
 		}
 		open, err := s7.OpenAlerts(ctx, tn.ID)

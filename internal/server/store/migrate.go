@@ -329,6 +329,54 @@ var migrations = []migration{
 		`ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'sentinel'`,
 		`ALTER TABLE alerts ADD COLUMN detail TEXT NOT NULL DEFAULT ''`,
 	}},
+	{version: 8, name: "drill requests, the machines that run them, drill schedules", stmts: []string{
+		// A drill asked for by a person or the schedule (docs/drills.md),
+		// claimed and run by a machine of the tenant. state moves queued →
+		// running → done | failed | cancelled, never back; lease_until is
+		// when a running request with no news fails.
+		`CREATE TABLE drill_requests (
+			id {{id}},
+			tenant_id BIGINT NOT NULL REFERENCES tenants (id),
+			service TEXT NOT NULL,
+			state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+			requested_at BIGINT NOT NULL,
+			requested_by TEXT NOT NULL,
+			claimed_at BIGINT,
+			claimed_by TEXT NOT NULL DEFAULT '',
+			host TEXT NOT NULL DEFAULT '',
+			lease_until BIGINT,
+			phase TEXT NOT NULL DEFAULT '',
+			done_bytes BIGINT NOT NULL DEFAULT 0,
+			total_bytes BIGINT NOT NULL DEFAULT 0,
+			progress_at BIGINT,
+			finished_at BIGINT,
+			drill_id BIGINT REFERENCES drills (id),
+			error TEXT NOT NULL DEFAULT '',
+			cancelled_by TEXT NOT NULL DEFAULT '',
+			alert_id BIGINT REFERENCES alerts (id)
+		)`,
+		`CREATE INDEX drill_requests_tenant ON drill_requests (tenant_id, state, id)`,
+		// Who picks requests up: one row per tenant and caller.
+		`CREATE TABLE drill_runners (
+			tenant_id BIGINT NOT NULL REFERENCES tenants (id),
+			actor TEXT NOT NULL,
+			host TEXT NOT NULL,
+			last_seen_at BIGINT NOT NULL,
+			PRIMARY KEY (tenant_id, actor)
+		)`,
+		// One schedule per tenant: every every_days days at at_time
+		// (HH:MM, the server's time zone); next_run_at is when the server
+		// next queues a request per service.
+		`CREATE TABLE drill_schedules (
+			tenant_id BIGINT PRIMARY KEY REFERENCES tenants (id),
+			every_days INTEGER NOT NULL CHECK (every_days BETWEEN 1 AND 365),
+			at_time TEXT NOT NULL,
+			next_run_at BIGINT NOT NULL,
+			last_run_at BIGINT,
+			updated_at BIGINT NOT NULL,
+			updated_by TEXT NOT NULL
+		)`,
+	}},
 }
 
 // SchemaVersion is the newest schema version this package knows.

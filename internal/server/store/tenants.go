@@ -116,6 +116,18 @@ func (s *Store) TenantByName(ctx context.Context, name string) (Tenant, error) {
 	return t, nil
 }
 
+// TenantByID returns the tenant with that ID.
+func (s *Store) TenantByID(ctx context.Context, id int64) (Tenant, error) {
+	t, err := scanTenant(s.db.QueryRowContext(ctx, s.q("SELECT "+tenantColumns+" FROM tenants WHERE id = ?"), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Tenant{}, fmt.Errorf("store: tenant %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Tenant{}, fmt.Errorf("store: tenant %d: %w", id, err)
+	}
+	return t, nil
+}
+
 // tenantExists checks a tenant ID given by a caller.
 func (s *Store) tenantExists(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
