@@ -110,6 +110,17 @@ type Input struct {
 	// never read).
 	Rooms     []time.Time
 	Retention Retention
+	// Schedule is the tenant's drill schedule (nil: none).
+	Schedule *Schedule
+}
+
+// Schedule is a tenant's drill schedule: every service of the plan is
+// drilled every EveryDays days at At (TimeZone), next at Next.
+type Schedule struct {
+	EveryDays int
+	At        string
+	TimeZone  string
+	Next      time.Time
 }
 
 // Report is the evidence for one tenant over a period.
@@ -121,6 +132,7 @@ type Report struct {
 	Plan      *Plan
 	Services  []Service
 	Retention Retention
+	Schedule  *Schedule // the drill schedule when the report was made (nil: none)
 	// CrisisRooms is the number of crisis rooms opened in the period.
 	CrisisRooms int
 	// OtherAlerts are the alerts of the period that concern no service
@@ -232,7 +244,7 @@ func Build(in Input) (*Report, error) {
 	if in.To.Before(in.From) {
 		return nil, fmt.Errorf("evidence: the period ends (%s) before it starts (%s)", in.To.Format(time.DateOnly), in.From.Format(time.DateOnly))
 	}
-	r := &Report{Tenant: in.Tenant, From: in.From, To: in.To, Generated: in.Generated, Retention: in.Retention}
+	r := &Report{Tenant: in.Tenant, From: in.From, To: in.To, Generated: in.Generated, Retention: in.Retention, Schedule: in.Schedule}
 	if r.Generated.IsZero() {
 		r.Generated = time.Now()
 	}

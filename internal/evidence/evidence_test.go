@@ -239,6 +239,7 @@ func TestPDF(t *testing.T) {
 		in.Drills = append(in.Drills, Drill{ID: int64(100 + i), Service: "annuaire", Result: DrillPassed,
 			Started: time.Date(2026, 5, 1, 0, i, 0, 0, time.UTC), RecoverySeconds: 10, SHA256: "ff"})
 	}
+	in.Schedule = &Schedule{EveryDays: 30, At: "02:30", TimeZone: "Europe/Paris", Next: time.Date(2026, 7, 5, 0, 30, 0, 0, time.UTC)}
 	r, err := Build(in)
 	if err != nil {
 		t.Fatal(err)
@@ -260,9 +261,11 @@ func TestPDF(t *testing.T) {
 		want := []string{"Annuaire (annuaire)", "État civil (etat-civil)", "2026-04-15 10:00 UTC", "2026-05-20", "1m35s / 1m" + texts[lang].colon + over,
 			"12.5 s / 4h" + texts[lang].colon + within, "2026-01-01", "2026-06-30", "mairie-a", "page 1 / ", "21(2)(c)"}
 		if lang == "fr" {
-			want = append(want, "Rapport de preuves NIS2", "Gestion des sauvegardes", "Tests de restauration documentés", "généré le 2026-07-02")
+			want = append(want, "Rapport de preuves NIS2", "Gestion des sauvegardes", "Tests de restauration documentés", "généré le 2026-07-02",
+				"tous les 30 jours", "2026-07-05 00:30")
 		} else {
-			want = append(want, "NIS2 evidence report", "Backup management", "Restore tests documented", "Crisis management")
+			want = append(want, "NIS2 evidence report", "Backup management", "Restore tests documented", "Crisis management",
+				"every 30 days", "2026-07-05 00:30")
 		}
 		for _, w := range want {
 			if !strings.Contains(text, w) {

@@ -51,8 +51,13 @@ func PDF(r *Report, lang string, loc *time.Location) ([]byte, error) {
 	}
 	backup += " " + retentionLine(t, r.Retention)
 	rows = append(rows, []string{t.itemBackup, backup})
-	rows = append(rows, []string{t.itemDrills, fmt.Sprintf(t.sumDrills, s.Drills, s.DrillsPassed, s.DrillsFailed, s.Slow,
-		s.ServicesDrilled, s.Services, s.RestoresWithinRTO, s.RestoresOverRTO)})
+	drills := fmt.Sprintf(t.sumDrills, s.Drills, s.DrillsPassed, s.DrillsFailed, s.Slow, s.ServicesDrilled, s.Services, s.RestoresWithinRTO, s.RestoresOverRTO)
+	if sc := r.Schedule; sc != nil {
+		drills += " " + fmt.Sprintf(t.sumSchedule, sc.EveryDays, sc.At, sc.TimeZone, stamp(sc.Next))
+	} else {
+		drills += " " + t.noSchedule
+	}
+	rows = append(rows, []string{t.itemDrills, drills})
 	plan := t.noPlan
 	if p := r.Plan; p != nil {
 		reviewed := t.notRecorded

@@ -7,6 +7,7 @@ type text struct {
 	itemBackup, itemDrills, itemPlan, itemCrisis                         string
 	sumBackup, measuredAt, sumNoSource, sumRetention, sumDrills, sumPlan string
 	sumCrisis, noPlan, noService, notRecorded, none                      string
+	sumSchedule, noSchedule                                              string
 	services, serviceNotes, objectives, sources, noSourceOne, latestFmt  string
 	drillsLabel, drillCount, lastPassed, alertsLabel, alertCount         string
 	otherAlerts, planTitle, planName, currentVersion, versionFmt         string
@@ -40,6 +41,8 @@ var texts = map[string]*text{
 		sumRetention:     "Verrou des instantanés : %d jour(s) ; stockage immuable : %s.",
 		sumDrills:        "%d test(s) de restauration dans la période (%d réussi(s), %d échoué(s), %d trop lent(s)), sur %d des %d services du plan. Dernier test de chaque service : %d dans le RTO, %d au-delà.",
 		sumPlan:          "Version %d du plan, enregistrée le %s par %s ; dernière revue : %s. %d version(s) enregistrée(s) dans la période. Ordre de reprise en %d vague(s), %d service(s) non placé(s) ; %d erreur(s), %d avertissement(s).",
+		sumSchedule:      "Planification : chaque service est testé tous les %d jours à %s (%s) ; prochain test le %s.",
+		noSchedule:       "Aucune planification automatique des tests.",
 		sumCrisis:        "%d salle(s) de crise ouverte(s) dans la période (nombre seulement : leur contenu est chiffré et n'est pas lu).",
 		noPlan:           "Aucun plan de continuité n'est enregistré pour cette collectivité.",
 		noService:        "Le plan ne contient aucun service.",
@@ -109,6 +112,8 @@ var texts = map[string]*text{
 		sumRetention:     "Snapshot lock: %d day(s); immutable storage: %s.",
 		sumDrills:        "%d restore test(s) in the period (%d passed, %d failed, %d slow), on %d of the plan's %d services. Last test of each service: %d within the RTO, %d over it.",
 		sumPlan:          "Plan version %d, saved %s by %s; last review: %s. %d version(s) saved in the period. Recovery order in %d wave(s), %d service(s) not placed; %d error(s), %d warning(s).",
+		sumSchedule:      "Scheduled: every service is tested every %d days at %s (%s); next test %s.",
+		noSchedule:       "No automatic schedule of tests.",
 		sumCrisis:        "%d crisis room(s) opened in the period (a count only: their content is encrypted and not read).",
 		noPlan:           "No continuity plan is recorded for this town.",
 		noService:        "The plan has no service.",

@@ -183,6 +183,11 @@ func (s *srv) evidenceReport(r *http.Request, t store.Tenant, from, to, now time
 		return nil, err
 	}
 	in.Retention.Frozen = frozen
+	if sc, err := s.st.DrillScheduleOf(ctx, t.ID); err == nil {
+		in.Schedule = &evidence.Schedule{EveryDays: sc.EveryDays, At: sc.At, TimeZone: zoneName(s.zone()), Next: sc.Next}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
 
 	// The plan: its current version and every version's review.
 	versions, err := s.st.PlanVersions(ctx, t.ID)
