@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,6 +35,75 @@ type tenantOverviewJSON struct {
 	Machines  []overviewMachineJSON `json:"machines"`
 	Alerts    []alertJSON           `json:"alerts"` // open alerts, newest first
 	Retention overviewRetentionJSON `json:"retention"`
+	Drills    overviewDrillsJSON    `json:"drills"`
+}
+
+// overviewDrillsJSON is a tenant's restore drills at a glance: the latest
+// drill of each service of the plan, what is waiting, the schedule and
+// the machine that picks requests up.
+type overviewDrillsJSON struct {
+	Latest       []overviewDrillJSON `json:"latest"` // one per service of the plan that has been drilled
+	Never        []string            `json:"never"`  // the plan's services never drilled
+	OpenRequests int                 `json:"open_requests"`
+	EveryDays    int                 `json:"every_days"` // the schedule (0: none)
+	Next         *time.Time          `json:"next,omitempty"`
+	Runner       string              `json:"runner,omitempty"` // the machine most recently seen picking requests up
+	RunnerSeen   *time.Time          `json:"runner_seen,omitempty"`
+	RunnerStale  bool                `json:"runner_stale,omitempty"`
+}
+
+type overviewDrillJSON struct {
+	Service  string    `json:"service"`
+	ID       int64     `json:"id"`
+	Result   string    `json:"result"`
+	Finished time.Time `json:"finished"`
+}
+
+// overviewDrillsLimit bounds the drills read per tenant for the overview
+// (the newest; a service last drilled before them shows as never).
+const overviewDrillsLimit = 1000
+
+func (s *srv) drillsOverview(ctx context.Context, t store.Tenant, services []string, now time.Time) (overviewDrillsJSON, error) {
+	o := overviewDrillsJSON{Latest: []overviewDrillJSON{}, Never: []string{}}
+	drills, err := s.st.Drills(ctx, store.DrillFilter{TenantID: t.ID, Limit: overviewDrillsLimit})
+	if err != nil {
+		return o, err
+	}
+	latest := map[string]store.Drill{}
+	for _, d := range drills { // newest first
+		if _, ok := latest[d.Service]; !ok {
+			latest[d.Service] = d
+		}
+	}
+	for _, sv := range services {
+		if d, ok := latest[sv]; ok {
+			o.Latest = append(o.Latest, overviewDrillJSON{Service: sv, ID: d.ID, Result: d.Result, Finished: d.Finished.UTC()})
+		} else {
+			o.Never = append(o.Never, sv)
+		}
+	}
+	reqs, err := s.st.DrillRequests(ctx, t.ID, 1)
+	if err != nil {
+		return o, err
+	}
+	for _, q := range reqs {
+		if q.Open() {
+			o.OpenRequests++
+		}
+	}
+	if sc, err := s.st.DrillScheduleOf(ctx, t.ID); err == nil {
+		o.EveryDays, o.Next = sc.EveryDays, timePtr(sc.Next)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return o, err
+	}
+	runners, err := s.st.DrillRunners(ctx, t.ID)
+	if err != nil {
+		return o, err
+	}
+	if len(runners) > 0 {
+		o.Runner, o.RunnerSeen, o.RunnerStale = runners[0].Host, timePtr(runners[0].LastSeen), now.Sub(runners[0].LastSeen) > runnerStale
+	}
+	return o, nil
 }
 
 // overviewPlanJSON is the latest version of the plan and its problems.
@@ -113,7 +183,7 @@ func (s *srv) overview(w http.ResponseWriter, r *http.Request, c caller) {
 func (s *srv) tenantOverview(r *http.Request, t store.Tenant, now time.Time) (tenantOverviewJSON, error) {
 	ctx := r.Context()
 	o := tenantOverviewJSON{Tenant: t.Name, Sources: []overviewSourceJSON{}, Machines: []overviewMachineJSON{}, Alerts: []alertJSON{},
-		Retention: overviewRetentionJSON{LockDays: t.Lock.Days}}
+		Retention: overviewRetentionJSON{LockDays: t.Lock.Days}, Drills: overviewDrillsJSON{Latest: []overviewDrillJSON{}, Never: []string{}}}
 	if s.ret != nil && s.ret.Storage != nil {
 		o.Retention.Immutable = s.ret.Storage.Immutable()
 	}
@@ -189,6 +259,13 @@ func (s *srv) tenantOverview(r *http.Request, t store.Tenant, now time.Time) (te
 	rpo := map[string]continuity.Duration{}
 	for _, sv := range p.Services {
 		rpo[sv.ID] = sv.RPO
+	}
+	var ids []string
+	for _, sv := range p.InRecoveryOrder() {
+		ids = append(ids, sv.ID)
+	}
+	if o.Drills, err = s.drillsOverview(ctx, t, ids, now); err != nil {
+		return o, err
 	}
 	o.Plan = &overviewPlanJSON{Version: v.Version, Saved: v.Created.UTC(), Services: len(p.Services), Waves: len(an.Waves),
 		ReviewedAt: p.ReviewedAt, Errors: an.Errors(), Problems: an.Problems}

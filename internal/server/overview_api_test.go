@@ -100,6 +100,20 @@ func TestOverviewRoles(t *testing.T) {
 		t.Errorf("alerts %+v, retention %+v", a.Alerts, a.Retention)
 	}
 
+	// Drills: none yet, then a drill of annuaire, a request picked up by pc-1, a schedule.
+	if d := a.Drills; len(d.Latest) != 0 || strings.Join(d.Never, " ") != "annuaire etat-civil" || d.Runner != "" || d.EveryDays != 0 {
+		t.Errorf("drills before any: %+v", d)
+	}
+	f.planCall(t, "admin-a", http.MethodPost, "/v1/tenants/town-a/drills", testDrill("annuaire", "failed", "a file was damaged"), http.StatusCreated)
+	f.planCall(t, "admin-a", http.MethodPost, "/v1/tenants/town-a/drill-requests", map[string]any{"all": true}, http.StatusCreated)
+	f.planCall(t, "agent-a", http.MethodPost, "/v1/tenants/town-a/drill-requests/claim", map[string]any{}, http.StatusOK)
+	f.planCall(t, "admin-a", http.MethodPut, "/v1/tenants/town-a/drill-schedule", map[string]any{"every_days": 30, "at": "02:30"}, http.StatusOK)
+	o, _ = get("operator")
+	if d := o.Tenants[0].Drills; len(d.Latest) != 1 || d.Latest[0].Service != "annuaire" || d.Latest[0].Result != "failed" ||
+		strings.Join(d.Never, " ") != "etat-civil" || d.OpenRequests != 2 || d.Runner != "pc-1" || d.RunnerStale || d.EveryDays != 30 || d.Next == nil {
+		t.Errorf("drills: %+v", d)
+	}
+
 	// Refused: coordinators, machines, and nobody.
 	for _, who := range []string{"dgs-a", "agent-a"} {
 		f.planCall(t, who, http.MethodGet, "/v1/overview", nil, http.StatusForbidden)
