@@ -18,6 +18,8 @@ import (
 	"github.com/rempart/rempart/internal/continuity"
 	"github.com/rempart/rempart/internal/drill"
 	"github.com/rempart/rempart/internal/ui"
+	"github.com/rempart/rempart/internal/vault/repo"
+	"github.com/rempart/rempart/internal/vault/snapshot"
 )
 
 // drillOut mirrors the server's drills (internal/server/drill_api.go).
@@ -64,16 +66,27 @@ drill opens an alert (` + "`rempart alert list`" + `) that is notified like Sent
 but does not freeze retention. Operators, auditors and the tenant's admin
 read the history with ` + "`rempart drill list`" + ` and ` + "`rempart drill show ID`" + `.
 
+The server cannot run a drill, but it can ask for one: the town's admin or an
+operator requests it (` + "`rempart drill request`" + `, the console's "Run a drill"), or
+the tenant's schedule does (` + "`rempart drill schedule --every 30d --at 02:30`" + `);
+a machine of the town that holds the passphrase picks the requests up with
+` + "`rempart drill run --requested --watch`" + ` (a service) or from cron, runs and
+records them. ` + "`rempart drill requests`" + ` follows them.
+
 The format of health_check and how to schedule drills: docs/drills.md.`,
 		Example: `  rempart drill run paie --repo https://backup.example:8443/mairie-a
   rempart drill run --all --keep --scratch /var/tmp/drills
   rempart drill run etat-civil --repo /srv/backup/repo --plan plan.yaml
+  rempart drill run --requested --watch --repo https://backup.example:8443/mairie-a
+  rempart drill request paie --tenant mairie-a --wait
+  rempart drill requests --tenant mairie-a
+  rempart drill schedule --every 30d --at 02:30 --tenant mairie-a
   rempart drill list --tenant mairie-a
   rempart drill show 12`,
 	}
 	cmd.PersistentFlags().StringVar(&serverFlag, "server", "", "server URL, when signed in to several")
 	cmd.PersistentFlags().StringVar(&drillTenant, "tenant", "", "the tenant (town) whose drills (default: the --repo's tenant, or your account's)")
-	cmd.AddCommand(newDrillRun(), newDrillList(), newDrillShow())
+	cmd.AddCommand(newDrillRun(), newDrillList(), newDrillShow(), newDrillRequest(), newDrillRequests(), newDrillCancel(), newDrillSchedule())
 	return cmd
 }
 
@@ -156,12 +169,106 @@ func whoRuns() string {
 	return name + "@" + host
 }
 
+// drillRun runs drills from one repository, opened once: the settings of
+// `rempart drill run` and what every drill needs. `drill run SERVICE`
+// and `drill run --requested` both run each drill with one.
+type drillRun struct {
+	ds                       *drillServer // nil: no server (--plan)
+	scratch                  string
+	keep, noHealth, noRecord bool
+	healthTimeout            time.Duration
+
+	r     *repo.Repository
+	snaps []*snapshot.Snapshot
+	host  string
+	// aliases: this machine's backups name it by its system host name;
+	// the plan may name it as it enrolled.
+	aliases map[string][]string
+}
+
+// loadSnapshots reads the repository's snapshots (again for each
+// requested drill: a machine that waits for requests sees new backups).
+func (x *drillRun) loadSnapshots(ctx context.Context) error {
+	snaps, problems, err := x.r.Snapshots(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintf(os.Stderr, "warning: snapshot %s cannot be read (%v); run `rempart check`\n", short8(p.Name), p.Err)
+	}
+	x.snaps = snaps
+	x.host, _ = os.Hostname()
+	x.aliases = nil
+	if x.ds != nil && x.ds.agentHost != "" && x.host != "" && !strings.EqualFold(x.ds.agentHost, x.host) {
+		x.aliases = map[string][]string{strings.ToLower(x.ds.agentHost): {x.host}}
+	}
+	return nil
+}
+
+// run runs the drill of sv as `rempart drill run SERVICE` does, with a
+// status line on a terminal. err is for a drill that could not start (an
+// unsafe or unusable scratch folder).
+func (x *drillRun) run(ctx context.Context, sv continuity.Service, planVersion int64, prog *drill.Progress) (*drill.Record, error) {
+	var st *ui.Status
+	if !g.quiet && !g.json {
+		st = ui.StartStatus(os.Stderr, 250*time.Millisecond, func() string {
+			ph := prog.Phase()
+			if strings.HasPrefix(ph, "verifying") {
+				return fmt.Sprintf("%s: %s: %s checked", sv.ID, ph, ui.Bytes(prog.VerifiedBytes.Load()))
+			}
+			done, total := prog.Restore.BytesDone.Load(), prog.Restore.BytesTotal.Load()
+			frac := 0.0
+			if total > 0 {
+				frac = float64(done) / float64(total)
+			}
+			return fmt.Sprintf("%s: %s %s %3.0f%% %s of %s", sv.ID, ph, ui.Bar(frac, 20), frac*100, ui.Bytes(done), ui.Bytes(total))
+		})
+	}
+	rec, err := drill.Run(ctx, x.r, x.snaps, sv, drill.Options{Scratch: x.scratch, Keep: x.keep, NoHealthCheck: x.noHealth,
+		HealthTimeout: x.healthTimeout, RanBy: whoRuns(), Host: x.host, Program: "rempart " + version, PlanVersion: planVersion, Progress: prog, Aliases: x.aliases})
+	if st != nil {
+		st.Stop()
+	}
+	return rec, err
+}
+
+// record sends a drill's record to the server (answering request when it
+// is not 0: the server then marks that request done) and reports it on
+// stdout (unless --json). recordErr says why it could not be sent.
+func (x *drillRun) record(ctx context.Context, sv continuity.Service, rec *drill.Record, request int64) (out drillOut, recordErr error) {
+	out = drillOut{Record: *rec}
+	if x.ds != nil && !x.noRecord {
+		path := "/v1/tenants/" + url.PathEscape(x.ds.tenant) + "/drills"
+		if request != 0 {
+			path += "?request=" + strconv.FormatInt(request, 10)
+		}
+		var saved drillOut
+		if recordErr = x.ds.call(ctx, http.MethodPost, path, rec, &saved); recordErr == nil {
+			out = saved
+		}
+	}
+	if !g.json {
+		printDrill(out, sv)
+		switch {
+		case recordErr != nil:
+			fmt.Fprintf(os.Stderr, "warning: the drill could not be recorded on the server: %v\n", recordErr)
+		case out.ID != 0 && !g.quiet:
+			line := fmt.Sprintf("  Recorded as drill %d of %s", out.ID, x.ds.tenant)
+			if out.AlertID != 0 {
+				line += fmt.Sprintf("; alert %d opened (rempart alert show %d)", out.AlertID, out.AlertID)
+			}
+			fmt.Println(line + ".")
+		}
+	}
+	return out, recordErr
+}
+
 func newDrillRun() *cobra.Command {
-	var all, keep, noHealth, noRecord bool
+	var all, keep, noHealth, noRecord, requested, watch bool
 	var scratch, planFile string
-	var healthTimeout time.Duration
+	var healthTimeout, interval time.Duration
 	cmd := &cobra.Command{
-		Use:   "run SERVICE... | --all",
+		Use:   "run SERVICE... | --all | --requested [--watch]",
 		Short: "Restore each source of a service into a scratch folder, verify every byte, run its health check, time it",
 		Long: `Run a restore drill of the named services (their IDs in the plan), or of every
 service with --all (in the plan's recovery order). For each service:
@@ -185,13 +292,47 @@ The scratch folder (default: a new folder in $TMPDIR; --scratch DIR: a new
 folder inside DIR) may not be, contain or be inside a source's path, and is
 removed at the end unless --keep. It needs room for the service's data.
 
-Exit status: 0 when every drill passed, 1 when one failed or was slow.`,
+Drills requested on the server (from the console's "Run a drill", with
+` + "`rempart drill request`" + `, or by the tenant's schedule: ` + "`rempart drill schedule`" + `)
+wait for a machine that holds the passphrase: --requested takes the oldest
+one, runs it as ` + "`drill run SERVICE`" + ` would (the plan's current version),
+records it, and takes the next one, until none is left. It tells the server
+how far the drill got every 10 seconds; a request cancelled on the server
+stops its drill. With --watch it then asks again every --interval until
+stopped (Ctrl-C, SIGTERM: the drill in progress stops and its request fails
+with "stopped on HOST"): run it as a service, or without --watch from cron.
+The passphrase is read once, when the first request comes; a request that
+cannot run (wrong passphrase, service no longer in the plan) fails on the
+server with the reason, which opens a drill alert.
+
+Exit status: 0 when every drill passed, 1 when one failed or was slow (or,
+with --requested, a request could not run); with --watch, 0 once stopped.`,
 		Example: `  export REMPART_REPO=https://backup.example:8443/mairie-a REMPART_PASSWORD_FILE=/root/.rempart-pass
   rempart drill run paie
   rempart drill run --all --scratch /var/tmp/drills
   rempart drill run eau --keep          # look at the restored data afterwards
-  rempart drill run etat-civil --repo /mnt/usb/repo --plan plan.yaml --json`,
+  rempart drill run etat-civil --repo /mnt/usb/repo --plan plan.yaml --json
+  rempart drill run --requested --watch --scratch /var/tmp   # as a service: run what the console asks for
+  rempart drill run --requested -q      # from cron: run what is waiting, then stop`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !requested && (watch || cmd.Flags().Changed("interval")) {
+				return usagef("--watch and --interval go with --requested (run the drills requested on the server)")
+			}
+			if requested {
+				switch {
+				case all || len(args) > 0:
+					return usagef("--requested runs the drills requested on the server: name no service and leave out --all (request one with `rempart drill request SERVICE`)")
+				case planFile != "":
+					return usagef("--requested takes the plan from the server: leave out --plan")
+				case noRecord:
+					return usagef("--requested records every drill on the server: leave out --no-record")
+				case cmd.Flags().Changed("interval") && !watch:
+					return usagef("--interval goes with --watch")
+				case interval < time.Second:
+					return usagef("--interval %s: at least 1s (30s by default)", interval)
+				}
+				return runRequested(cmd.Context(), &drillRun{scratch: scratch, keep: keep, noHealth: noHealth, healthTimeout: healthTimeout}, watch, interval)
+			}
 			if all == (len(args) > 0) {
 				return usagef("name the services to drill (their IDs in the plan), or give --all")
 			}
@@ -264,80 +405,31 @@ Exit status: 0 when every drill passed, 1 when one failed or was slow.`,
 				}
 			}
 
+			x := &drillRun{ds: ds, scratch: scratch, keep: keep, noHealth: noHealth, noRecord: noRecord, healthTimeout: healthTimeout}
 			s, err := openRepo(ctx, sharedLock, "drill", true)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			snaps, problems, err := s.r.Snapshots(ctx)
-			if err != nil {
+			x.r = s.r
+			if err := x.loadSnapshots(ctx); err != nil {
 				return err
-			}
-			for _, p := range problems {
-				fmt.Fprintf(os.Stderr, "warning: snapshot %s cannot be read (%v); run `rempart check`\n", short8(p.Name), p.Err)
-			}
-			host, _ := os.Hostname()
-			// This machine's backups name it by its system host name; the
-			// plan may name it as it enrolled.
-			var aliases map[string][]string
-			if ds != nil && ds.agentHost != "" && host != "" && !strings.EqualFold(ds.agentHost, host) {
-				aliases = map[string][]string{strings.ToLower(ds.agentHost): {host}}
 			}
 			var records []drillOut
 			bad := 0
 			for _, sv := range services {
-				prog := &drill.Progress{}
-				var st *ui.Status
-				if !g.quiet && !g.json {
-					st = ui.StartStatus(os.Stderr, 250*time.Millisecond, func() string {
-						ph := prog.Phase()
-						if strings.HasPrefix(ph, "verifying") {
-							return fmt.Sprintf("%s: %s: %s checked", sv.ID, ph, ui.Bytes(prog.VerifiedBytes.Load()))
-						}
-						done, total := prog.Restore.BytesDone.Load(), prog.Restore.BytesTotal.Load()
-						frac := 0.0
-						if total > 0 {
-							frac = float64(done) / float64(total)
-						}
-						return fmt.Sprintf("%s: %s %s %3.0f%% %s of %s", sv.ID, ph, ui.Bar(frac, 20), frac*100, ui.Bytes(done), ui.Bytes(total))
-					})
-				}
-				rec, err := drill.Run(ctx, s.r, snaps, sv, drill.Options{Scratch: scratch, Keep: keep, NoHealthCheck: noHealth,
-					HealthTimeout: healthTimeout, RanBy: whoRuns(), Host: host, Program: "rempart " + version, PlanVersion: planVersion, Progress: prog, Aliases: aliases})
-				if st != nil {
-					st.Stop()
-				}
+				rec, err := x.run(ctx, sv, planVersion, &drill.Progress{})
 				if err != nil {
 					if errors.Is(err, drill.ErrScratch) {
 						return usageError{err}
 					}
 					return err
 				}
-				out := drillOut{Record: *rec}
-				recordErr := error(nil)
-				if ds != nil && !noRecord {
-					var saved drillOut
-					if recordErr = ds.call(ctx, http.MethodPost, "/v1/tenants/"+url.PathEscape(ds.tenant)+"/drills", rec, &saved); recordErr == nil {
-						out = saved
-					}
-				}
-				if rec.Result != drill.Passed {
+				out, _ := x.record(ctx, sv, rec, 0)
+				if out.Result != drill.Passed {
 					bad++
 				}
 				records = append(records, out)
-				if !g.json {
-					printDrill(out, sv)
-					switch {
-					case recordErr != nil:
-						fmt.Fprintf(os.Stderr, "warning: the drill could not be recorded on the server: %v\n", recordErr)
-					case out.ID != 0 && !g.quiet:
-						line := fmt.Sprintf("  Recorded as drill %d of %s", out.ID, ds.tenant)
-						if out.AlertID != 0 {
-							line += fmt.Sprintf("; alert %d opened (rempart alert show %d)", out.AlertID, out.AlertID)
-						}
-						fmt.Println(line + ".")
-					}
-				}
 				if ctx.Err() != nil {
 					break
 				}
@@ -361,6 +453,9 @@ Exit status: 0 when every drill passed, 1 when one failed or was slow.`,
 	f.BoolVar(&noHealth, "no-health-check", false, "do not run the services' health checks")
 	f.DurationVar(&healthTimeout, "health-timeout", drill.DefaultHealthTimeout, "stop a health check after this long (it then fails)")
 	f.BoolVar(&noRecord, "no-record", false, "do not send the evidence to the server")
+	f.BoolVar(&requested, "requested", false, "run the drills requested on the server (console, `drill request`, schedule), oldest first")
+	f.BoolVar(&watch, "watch", false, "with --requested: keep waiting for requests until stopped")
+	f.DurationVar(&interval, "interval", 30*time.Second, "with --watch: how often to ask the server for requests")
 	return cmd
 }
 

@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rempart/rempart/internal/continuity"
@@ -210,6 +212,34 @@ func RunServer(ctx context.Context, o ServerOptions) (err error) {
 	}
 	fmt.Fprintf(out, "    the server opened a Sentinel alert and froze the last clean snapshot\n")
 
+	// Drills requested from the console: each town's machine waits for
+	// them, as `rempart drill run --requested --watch` would run as a
+	// service there; Valbonne's are also scheduled.
+	step("Each town's machine waits for drill requests (the console's \"Run a drill\"); %s drills every service every 30 days", v.title)
+	if _, err := d.run(v.adminHome, nil, 0, "drill", "schedule", "--every", "30d", "--at", "02:30", "--tenant", v.tenant); err != nil {
+		return err
+	}
+	logs := filepath.Join(dir, "logs")
+	if err := os.MkdirAll(logs, 0o700); err != nil {
+		return err
+	}
+	var runners []*drillRunner
+	// Stopped before the server (deferred calls run last first): a drill
+	// in progress fails its request with "stopped on HOST".
+	defer func() {
+		for _, r := range runners {
+			r.stop()
+		}
+	}()
+	for _, t := range towns {
+		r, err := d.startDrillRunner(ctx, t, scratch, filepath.Join(logs, "drill-runner-"+t.tenant+".log"), out)
+		if err != nil {
+			return err
+		}
+		runners = append(runners, r)
+	}
+	fmt.Fprintf(out, "    %d machines run `rempart drill run --requested --watch --interval 5s` (logs in %s)\n", len(runners), logs)
+
 	console := info.URL + "/console/"
 	fmt.Fprintf(out, "\nRempart demo ready in %s: %s\n\n", time.Since(start).Round(100*time.Millisecond), console)
 	fmt.Fprintf(out, "Open %s in a browser. The certificate comes from the server's own\n", console)
@@ -225,8 +255,13 @@ func RunServer(ctx context.Context, o ServerOptions) (err error) {
 	fmt.Fprintf(out, "  - two towns, each with a continuity plan of %d services and its recovery order\n", len(townSources))
 	fmt.Fprintf(out, "  - %s: every service backed up, a passed restore drill per service\n", v.title)
 	fmt.Fprintf(out, "  - %s: an open Sentinel alert (ransomware on the shared folders), the clean snapshot frozen\n", sa.title)
+	fmt.Fprintf(out, "  - \"Run a drill\" on a service: the town's machine (here, a background process) picks the\n")
+	fmt.Fprintf(out, "    request up within 5 s, restores, verifies every byte, records the drill; %s's\n", v.title)
+	fmt.Fprintf(out, "    services are also scheduled for a drill every 30 days at 02:30\n")
 	fmt.Fprintf(out, "\nFrom a shell (the operator's settings are in %s):\n", opHome)
 	fmt.Fprintf(out, "    HOME=%s %s alert list\n", opHome, o.Exe)
+	fmt.Fprintf(out, "    HOME=%s %s drill request paie --tenant %s --wait\n", opHome, o.Exe, v.tenant)
+	fmt.Fprintf(out, "What the towns' machines do with requested drills: %s.\n", filepath.Join(logs, "drill-runner-*.log"))
 	fmt.Fprintf(out, "Repository passphrases: %s %q, %s %q.\n", v.tenant, v.repoPass, sa.tenant, sa.repoPass)
 	if o.Dir == "" && !o.Keep {
 		fmt.Fprintf(out, "Everything is in %s and is removed when you stop (--keep keeps it).\n", dir)
@@ -335,15 +370,7 @@ func (d *demoRun) run(home string, extra []string, want int, args ...string) (*r
 	ctx, cancel := context.WithTimeout(d.ctx, stepTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, d.exe, args...)
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "REMPART_") || k == "HOME" || k == "XDG_CONFIG_HOME" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	cmd.Env = append(append(env, "HOME="+home), extra...)
+	cmd.Env = environ(home, extra)
 	cmd.Dir = home
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -362,6 +389,78 @@ func (d *demoRun) run(home string, extra []string, want int, args ...string) (*r
 	}
 	if want >= 0 && r.code != want {
 		return nil, fmt.Errorf("demo: rempart %s: exit %d: %s", strings.Join(args, " "), r.code, strings.TrimSpace(string(r.stderr)))
+	}
+	return r, nil
+}
+
+// environ is this process's environment without its REMPART_ settings
+// and HOME, with home as HOME and the extra variables.
+func environ(home string, extra []string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "REMPART_") || k == "HOME" || k == "XDG_CONFIG_HOME" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(append(env, "HOME="+home), extra...)
+}
+
+// drillRunner is a town machine's `rempart drill run --requested
+// --watch`, in the background while the demo serves.
+type drillRunner struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// stop asks the runner to stop (SIGTERM: a drill in progress fails its
+// request) and waits for it.
+func (r *drillRunner) stop() {
+	r.cancel()
+	<-r.done
+}
+
+// startDrillRunner starts t's machine waiting for drill requests, its
+// output appended to logFile. It stops when ctx is done or stop is
+// called, and with the demo if the demo is killed (SIGTERM on the
+// parent's death).
+func (d *demoRun) startDrillRunner(ctx context.Context, t *town, scratch, logFile string, out io.Writer) (*drillRunner, error) {
+	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	cmd := exec.CommandContext(rctx, d.exe, "drill", "run", "--requested", "--watch", "--interval", "5s", "--scratch", scratch)
+	cmd.Env = environ(t.agentHome, t.agentEnv(d))
+	cmd.Dir = t.agentHome
+	cmd.Stdout, cmd.Stderr = f, f
+	// Its own process group: a Ctrl-C in the terminal reaches the demo,
+	// which stops the runners before the server.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 20 * time.Second
+	r := &drillRunner{cancel: cancel, done: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		defer close(r.done)
+		defer f.Close()
+		// Pdeathsig fires when the thread that started the child exits:
+		// start and wait on a goroutine locked to its thread.
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		err := cmd.Wait()
+		if rctx.Err() == nil {
+			fmt.Fprintf(out, "warning: the drill runner of %s stopped (%v): see %s\n", t.title, err, logFile)
+		}
+	}()
+	if err := <-started; err != nil {
+		cancel()
+		return nil, fmt.Errorf("demo: start the drill runner of %s: %w", t.title, err)
 	}
 	return r, nil
 }

@@ -455,11 +455,18 @@ func zoneName(loc *time.Location) string {
 		return n
 	}
 	name, off := time.Now().In(loc).Zone()
+	if off == 0 && (name == "UTC" || name == "GMT") {
+		return name
+	}
 	sign := '+'
 	if off < 0 {
 		sign, off = '-', -off
 	}
-	return fmt.Sprintf("%s (UTC%c%02d:%02d)", name, sign, off/3600, off%3600/60)
+	utc := fmt.Sprintf("UTC%c%02d:%02d", sign, off/3600, off%3600/60)
+	if name == "" || name[0] == '+' || name[0] == '-' { // a zone with no abbreviation
+		return utc
+	}
+	return name + " (" + utc + ")"
 }
 
 // nextDrillRun is the first time of day at (HH:MM in loc) strictly after

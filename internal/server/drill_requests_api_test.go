@@ -270,3 +270,23 @@ func TestNextDrillRun(t *testing.T) {
 		t.Errorf("after an outage = %v", got.In(paris))
 	}
 }
+
+// TestZoneName: what people read next to a schedule's time.
+func TestZoneName(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		loc  *time.Location
+		want string
+	}{
+		{paris, "Europe/Paris"},
+		{time.FixedZone("UTC", 0), "UTC"},
+		{time.FixedZone("CET", 3600), "CET"},
+	} {
+		if got := zoneName(tc.loc); got != tc.want {
+			t.Errorf("zoneName(%v) = %q, want %q", tc.loc, got, tc.want)
+		}
+	}
+}
