@@ -9,7 +9,7 @@
 # web app (only when web/dist is missing or older than its sources) and
 # bin/rempart (which embeds it), then runs `node --test` on the suite within
 # a time bound (about 1 min when built). Knobs (environment):
-#   BROWSER_E2E_TIMEOUT=300      seconds for the whole suite (then it is killed)
+#   BROWSER_E2E_TIMEOUT=600      seconds for the whole suite (then it is killed)
 #   BROWSER_E2E_ARTIFACTS=DIR    where the server log, screenshots and console
 #                                logs go (default: a new temporary folder,
 #                                printed; removed when everything passed)
@@ -20,7 +20,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TIMEOUT="${BROWSER_E2E_TIMEOUT:-300}"
+TIMEOUT="${BROWSER_E2E_TIMEOUT:-600}"
 
 # Debian's chromium (the suite never downloads a browser of its own).
 bash scripts/ensure-apt.sh chromium || die "cannot install Debian's chromium (apt-get install chromium)"

@@ -1,6 +1,6 @@
 // The console's plan editor, drills and runbook, end to end, in Debian's
 // chromium against a real `rempart server` (web/src/console/planeditor.tsx,
-// drills.tsx; POST /v1/tenants/{t}/plan/check):
+// drills.tsx; POST /v1/tenants/{t}/plan/check, drill-requests, drill-schedule):
 //
 //   a town with a backed-up machine and a one-service plan; its admin edits
 //   the plan in the browser (adds a service that depends on the first), a
@@ -8,7 +8,12 @@
 //   the save shows what was added and the new version is in the history and
 //   the graph; the town's auditor sees no editor; a drill run with the CLI on
 //   the town's machine shows in the drills table with its evidence and in
-//   the recovery order; the runbook link downloads a PDF; the auditor
+//   the recovery order; the admin requests a drill from the console (a
+//   warning says no machine picks drills up yet), the town's machine picks
+//   it up with `drill run --requested`, the console shows it done with its
+//   evidence and the new drill; a queued request is cancelled; drills are
+//   scheduled every 7 days at 03:00; the auditor follows all that but may
+//   not request, cancel or schedule; the runbook link downloads a PDF; the auditor
 //   downloads the evidence report (CSV and PDF); a deleted canary opens an
 //   alert that the auditor may read but not close, and that the admin
 //   closes with a note.
@@ -20,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Device, launch, tid, until } from './lib/browser.mjs';
+import { assertDevicesClean, Device, launch, tid, until } from './lib/browser.mjs';
 import { ADMIN_PASSWORD, checkWebApp, rempartBin, Server } from './lib/server.mjs';
 import { steps } from './lib/steps.mjs';
 import { consoleKit } from './lib/console.mjs';
@@ -213,6 +218,261 @@ step('a drill run with the CLI on the town’s machine shows in the drills table
   assert.match(await p.locator(tid('drill-never')).innerText(), /paie/);
 });
 
+/** With BROWSER_E2E_SHOTS=1: the drills section of who's page into ART, at 1100, 768 (tablet) and 390 px (phone). */
+async function drillShot(who, label) {
+  if (process.env.BROWSER_E2E_SHOTS !== '1') return;
+  const p = page(who);
+  const before = p.viewportSize();
+  try {
+    for (const width of [1100, 768, 390]) {
+      await p.setViewportSize({ width, height: 900 });
+      await p.locator(tid('drills')).screenshot({ path: join(ART, `shot-drills-${label}-${who}-${width}.png`) });
+    }
+  } finally {
+    if (before) await p.setViewportSize(before);
+  }
+}
+
+/** In the page: what makes it scroll sideways (outside the boxes that scroll on their own); [] when it does not. */
+function wideElements() {
+  const de = document.documentElement;
+  if (de.scrollWidth <= de.clientWidth) return [];
+  return [...document.querySelectorAll('main *, header *')]
+    .filter((e) => e.getBoundingClientRect().right > de.clientWidth + 1 && (!e.closest('.table-scroll, .graph-scroll, .code-edit') || getComputedStyle(e).position === 'absolute'))
+    .slice(0, 4)
+    .map((e) => `<${e.tagName.toLowerCase()} class="${e.getAttribute('class') ?? ''}" data-testid="${e.getAttribute('data-testid') ?? ''}"> right ${Math.round(e.getBoundingClientRect().right)}`)
+    .concat([`scrollWidth ${de.scrollWidth} > ${de.clientWidth}`]);
+}
+
+/** The server's view of mairie-c's requested drills (rempart drill requests --json, as the operator). */
+async function serverRequests() {
+  const r = await cliOK(adminHome(), ['--json', 'drill', 'requests', '--tenant', 'mairie-c']);
+  return JSON.parse(r.stdout);
+}
+
+step('the town’s admin requests a drill from the console: it is queued, and a warning says what to set up on the town’s machine', async () => {
+  const p = page('dsi-c');
+  await p.click(tid('refresh'));
+  const row = p.locator(tid('drill-row', { service: 'fichiers' }));
+  await row.waitFor();
+  S.firstDrill = await row.getAttribute('data-drill');
+  // No machine picks requests up yet: the warning says what to run, and where.
+  const warn = p.locator(tid('dq-runner-warning'));
+  await warn.waitFor();
+  assert.equal(await warn.getAttribute('role'), 'status');
+  assert.equal(await warn.getAttribute('data-stale'), 'false');
+  assert.match(await warn.innerText(), /No machine of the town picks up requested drills yet[\s\S]*REMPART_PASSWORD_FILE[\s\S]*docs\/drills\.md/);
+  assert.equal((await warn.locator(tid('dq-runner-command')).innerText()).trim(), `rempart drill run --requested --watch --repo ${S.srv.url}/mairie-c`);
+  await p.locator(tid('dq-none')).waitFor();
+  await p.locator(tid('dq-schedule', { every: 0 })).filter({ hasText: 'No schedule' }).waitFor();
+  // "Run a drill" asks first, in plain words; the keyboard confirms.
+  await row.locator(tid('dq-run', { service: 'fichiers' })).click();
+  const c = p.locator(tid('dq-confirm', { kind: 'run' }));
+  await c.waitFor();
+  assert.equal(
+    await c.locator(tid('dq-confirm-what')).innerText(),
+    'The town’s machine will restore the latest backup of File server into a scratch folder, check every byte and time it. Production data is not touched.',
+  );
+  await c.locator(tid('dq-confirm-wait')).waitFor();
+  await until('the focus on the confirmation', async () => (await p.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === 'dq-confirm-yes', 5_000);
+  await p.keyboard.press('Enter');
+  const req = p.locator(tid('dq-row', { service: 'fichiers', state: 'queued' }));
+  await req.waitFor();
+  await c.waitFor({ state: 'detached' });
+  assert.match(await req.innerText(), /File server \(fichiers\)[\s\S]*queued[\s\S]*account:dsi-c/);
+  await row.locator(tid('dq-run-pending', { service: 'fichiers' })).waitFor();
+  assert.equal(await row.locator(tid('dq-run')).count(), 0, 'a second request is offered while one is open');
+  await p.locator(tid('dq-said')).filter({ hasText: 'Drill of File server requested' }).waitFor({ state: 'attached' });
+  await drillShot('dsi-c', 'queued');
+  const sr = await serverRequests();
+  assert.deepEqual(
+    sr.requests.map((r) => [r.service, r.state, r.requested_by]),
+    [['fichiers', 'queued', 'account:dsi-c']],
+  );
+  S.fichiersRequest = String(sr.requests[0].id);
+});
+
+step('the town’s machine picks the request up (drill run --requested): the console shows it done, its evidence, and the new drill', async () => {
+  const m = S.agents['fs-c'];
+  const r = await cliOK(m.home, ['drill', 'run', '--requested'], m.env);
+  assert.match(r.stdout, /PASSED/);
+  const p = page('dsi-c');
+  // The page asks every 3 s while a request is open: no refresh needed.
+  const done = p.locator(tid('dq-row', { request: S.fichiersRequest, state: 'done', result: 'passed' }));
+  await done.waitFor({ timeout: 20_000 });
+  assert.match(await done.locator(tid('dq-state')).innerText(), /done · passed/);
+  const drillId = await done.locator(tid('dq-evidence')).getAttribute('data-drill');
+  assert.ok(drillId && drillId !== S.firstDrill, `the request points at drill ${drillId}, the first drill was ${S.firstDrill}`);
+  // The latest-drill table follows by itself.
+  await p.locator(tid('drill-row', { service: 'fichiers', drill: drillId, result: 'passed' })).waitFor({ timeout: 10_000 });
+  await p.locator(tid('wave-drill', { result: 'passed' })).first().waitFor();
+  // Its evidence opens from the request.
+  await done.locator(tid('dq-evidence')).click();
+  assert.equal(await done.locator(tid('dq-evidence')).getAttribute('aria-expanded'), 'true');
+  const ev = p.locator(tid('drill-evidence', { drill: drillId }));
+  await ev.waitFor();
+  assert.match(await ev.locator(tid('drill-verified')).innerText(), /6 file\(s\)/);
+  assert.match(await ev.innerText(), /fs-c:/);
+  await done.locator(tid('dq-evidence')).click();
+  await ev.waitFor({ state: 'detached' });
+  // The machine is now known: no warning, who runs drills instead.
+  const runners = p.locator(tid('dq-runners'));
+  await runners.waitFor();
+  assert.match(await runners.innerText(), /^Drills are run by fs-c \(last asked \d+ s ago\)\.$/);
+  assert.equal(await p.locator(tid('dq-runner-warning')).count(), 0);
+  await p.locator(tid('dq-said')).filter({ hasText: 'Drill of File server done: passed.' }).waitFor({ state: 'attached' });
+});
+
+step('a drill in progress shows its phase and a progress bar; it turns done by itself', async () => {
+  const m = S.agents['fs-c'];
+  // A health check that takes a few seconds, so that the drill is seen running.
+  await applyPlan(
+    'mairie-c',
+    planC(m.data).trimEnd() +
+      `
+    health_check: sleep 8
+  - id: paie
+    name: Payroll
+    criticality: essential
+    rto: 2d
+    rpo: 24h
+    depends_on: [fichiers]
+`,
+  );
+  const p = page('dsi-c');
+  await p.click(tid('refresh'));
+  const row = p.locator(tid('drill-row', { service: 'fichiers' }));
+  await row.locator(tid('dq-run', { service: 'fichiers' })).click();
+  await p.locator(tid('dq-confirm', { kind: 'run' })).locator(tid('dq-confirm-yes')).click();
+  const queued = p.locator(tid('dq-row', { service: 'fichiers', state: 'queued' }));
+  await queued.waitFor();
+  const id = await queued.getAttribute('data-request');
+  const running = cli(m.home, ['drill', 'run', '--requested'], m.env);
+  try {
+    const r = p.locator(tid('dq-row', { request: id, state: 'running' }));
+    await r.locator(tid('dq-progress', { phase: 'health check' })).waitFor({ timeout: 15_000 });
+    assert.match(await r.innerText(), /running[\s\S]*health check[\s\S]*fs-c/);
+    assert.equal(await r.locator('progress').getAttribute('aria-label'), 'Progress of the drill of File server');
+    assert.equal(await r.locator(tid('dq-cancel')).count(), 1, 'no cancel button on a running drill');
+  } finally {
+    const done = await running;
+    assert.equal(done.code, 0, done.stdout + done.stderr);
+  }
+  await p.locator(tid('dq-row', { request: id, state: 'done', result: 'passed' })).waitFor({ timeout: 15_000 });
+});
+
+step('a queued request is cancelled from the console, after a confirmation', async () => {
+  const p = page('dsi-c');
+  // paie has never been drilled: it is offered in the list of those.
+  const item = p.locator(`${tid('dq-never-list')} li[data-service="paie"]`);
+  await item.locator(tid('dq-run', { service: 'paie' })).click();
+  const c = p.locator(tid('dq-confirm', { kind: 'run' }));
+  await c.waitFor();
+  assert.match(await c.locator(tid('dq-confirm-what')).innerText(), /latest backup of Payroll into a scratch folder/);
+  await c.locator(tid('dq-confirm-yes')).click();
+  const row = p.locator(tid('dq-row', { service: 'paie', state: 'queued' }));
+  await row.waitFor();
+  const id = await row.getAttribute('data-request');
+  // Escape (as "Keep it") keeps it and gives the focus back; then cancel for real.
+  await row.locator(tid('dq-cancel')).click();
+  const k = p.locator(tid('dq-confirm', { kind: 'cancel' }));
+  await k.waitFor();
+  assert.match(await k.locator(tid('dq-confirm-what')).innerText(), /Cancel the requested drill of Payroll\? The request is withdrawn before any machine takes it\./);
+  await until('the focus on “Keep it”', async () => (await p.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === 'dq-confirm-no', 5_000);
+  await drillShot('dsi-c', 'cancel-confirm');
+  await p.keyboard.press('Escape');
+  await k.waitFor({ state: 'detached' });
+  await until('the focus back on the cancel button', async () => (await p.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === 'dq-cancel', 5_000);
+  await row.locator(tid('dq-cancel')).click();
+  await k.locator(tid('dq-confirm-yes')).click();
+  const gone = p.locator(tid('dq-row', { request: id, state: 'cancelled' }));
+  await gone.waitFor();
+  assert.match(await gone.innerText(), /cancelled[\s\S]*cancelled by account:dsi-c/);
+  assert.equal(await gone.locator(tid('dq-cancel')).count(), 0);
+  await item.locator(tid('dq-run', { service: 'paie' })).waitFor();
+  const sr = await serverRequests();
+  const got = sr.requests.find((r) => String(r.id) === id);
+  assert.equal(got?.state, 'cancelled', JSON.stringify(sr.requests));
+  assert.equal(got.cancelled_by, 'account:dsi-c');
+});
+
+step('the town’s admin schedules drills every 7 days at 03:00: shown with the next run', async () => {
+  const p = page('dsi-c');
+  const f = p.locator(tid('dq-schedule-form'));
+  await f.waitFor();
+  // A number of days out of range is refused before asking the server.
+  await f.getByLabel('Every (days, 1 to 365)').fill('400');
+  await f.locator(tid('dq-schedule-save')).click();
+  await f.locator(tid('dq-schedule-error')).filter({ hasText: 'from 1 to 365' }).waitFor();
+  assert.equal(await p.evaluate(() => document.activeElement?.id), 'dq-every');
+  await f.getByLabel('Every (days, 1 to 365)').fill('7');
+  await f.getByLabel('At (HH:MM, server time)').fill('03:00');
+  await f.locator(tid('dq-schedule-save')).click();
+  const sch = p.locator(tid('dq-schedule', { every: 7, at: '03:00' }));
+  await sch.waitFor();
+  await f.locator(tid('dq-schedule-error')).waitFor({ state: 'detached' });
+  assert.match(await sch.innerText(), /^Every service is drilled every 7 day\(s\) at 03:00 \(server time, .+\); next: \d\d\/\d\d\/\d{4}, 03:00 \(set by account:dsi-c on /);
+  const next = await sch.locator(tid('dq-schedule-next')).getAttribute('data-next');
+  const ahead = Date.parse(next) - Date.now();
+  assert.ok(ahead > 0 && ahead <= 86_400_000 + 3_600_000, `the next run ${next} is not within a day`);
+  await f.locator(tid('dq-schedule-off')).waitFor();
+  await drillShot('dsi-c', 'scheduled');
+  // On a phone (390 px): no sideways scroll, and the section's controls are 44×44 at least.
+  const before = p.viewportSize();
+  await p.setViewportSize({ width: 390, height: 844 });
+  try {
+    await until('no sideways scroll at 390 px', () => p.evaluate(wideElements).then((w) => { if (w.length) throw new Error(w.join(", ")); return true; }), 5_000);
+    const small = await p.$$eval(`${tid('drills')} button, ${tid('drills')} a.button, ${tid('drills')} input`, (els) =>
+      els
+        .map((e) => [e.getAttribute('data-testid'), e.getBoundingClientRect()])
+        .filter(([, r]) => r.width > 0 && (r.width < 44 || r.height < 44))
+        .map(([id, r]) => `${id} ${Math.round(r.width)}×${Math.round(r.height)}`),
+    );
+    assert.deepEqual(small, [], 'controls smaller than 44×44 on a phone');
+  } finally {
+    if (before) await p.setViewportSize(before);
+  }
+  const sr = await serverRequests();
+  assert.equal(sr.schedule.every_days, 7);
+  assert.equal(sr.schedule.at, '03:00');
+  assert.equal(sr.schedule.updated_by, 'account:dsi-c');
+});
+
+step('the town’s auditor follows the requested drills and the schedule, with no Run, Cancel or schedule form; the section fits a tablet', async () => {
+  const p = page('audit-c');
+  await p.click(tid('refresh'));
+  await p.locator(tid('dq-row', { request: S.fichiersRequest, state: 'done', result: 'passed' })).waitFor();
+  await p.locator(tid('dq-row', { service: 'paie', state: 'cancelled' })).waitFor();
+  await p.locator(tid('dq-schedule', { every: 7 })).waitFor({ timeout: 35_000 });
+  await p.locator(tid('dq-runners')).waitFor();
+  for (const id of ['dq-run', 'dq-run-all', 'dq-cancel', 'dq-schedule-form', 'dq-never-list']) {
+    assert.equal(await p.locator(tid(id)).count(), 0, `the auditor is offered ${id}`);
+  }
+  // Reading the evidence is allowed.
+  await p.locator(tid('dq-row', { request: S.fichiersRequest })).locator(tid('dq-evidence')).click();
+  await p.locator(tid('drill-evidence')).first().waitFor();
+  // A tablet (768 px): the page does not scroll sideways, the tables scroll in their box.
+  const before = p.viewportSize();
+  await p.setViewportSize({ width: 768, height: 1024 });
+  try {
+    await until('no sideways scroll at 768 px', () => p.evaluate(wideElements).then((w) => { if (w.length) throw new Error(w.join(", ")); return true; }), 5_000);
+  } finally {
+    if (before) await p.setViewportSize(before);
+  }
+});
+
+step('the overview sums up the town’s drills: services drilled, none failing, the next scheduled drill', async () => {
+  const p = page('audit-c');
+  await p.click(tid('nav-overview'));
+  const d = p.locator(`${tid('town-card', { tenant: 'mairie-c' })} ${tid('card-drills')}`);
+  await d.waitFor();
+  assert.equal(await d.getAttribute('data-failing'), '0');
+  assert.match(await d.innerText(), /^\d+ of \d+ service\(s\) drilled, 0 failing · next scheduled drill: /);
+  assert.equal(await p.locator(`${tid('town-card', { tenant: 'mairie-c' })} ${tid('card-drills-no-runner')}`).count(), 0, 'fs-c picks drills up');
+  await p.click(`${tid('town-card', { tenant: 'mairie-c' })} ${tid('town-link')}`);
+  await p.locator(tid('drills')).waitFor();
+});
+
 step('the runbook link downloads a PDF, in the console’s language', async () => {
   const p = page('audit-c');
   const [dl] = await Promise.all([p.waitForEvent('download'), p.click(tid('runbook-pdf'))]);
@@ -305,13 +565,4 @@ step('the town’s admin closes the alert with a note: it leaves the open alerts
   assert.equal(closed.close_note, 'decoy deleted by the e2e test, nothing to restore');
 });
 
-step(
-  'no request to another host, no error in the pages',
-  async () => {
-    for (const d of Object.values(S.devices)) {
-      assert.deepEqual(d.outside, [], `${d.name} requested other hosts`);
-      assert.deepEqual(d.pageErrors, [], `${d.name} had uncaught errors`);
-    }
-  },
-  { always: true },
-);
+step('no request to another host, no error in the pages', async () => assertDevicesClean(S.devices), { always: true });

@@ -33,6 +33,19 @@ const alert = (id: number, verdict: string, kind?: string) => ({
 const codes = (t: TenantOverview) => townStatus(t).reasons.map((r) => `${r.code}:${r.n}`);
 
 describe('town status', () => {
+  it('is at risk when the latest drill of a service failed or was slow, not for an earlier failure since passed', () => {
+    const drills = (...results: string[]) => ({
+      latest: results.map((result, i) => ({ service: `s${i}`, id: i + 1, result, finished: '2026-12-05T10:00:00Z' })),
+      never: [],
+      open_requests: 0,
+      every_days: 0,
+    });
+    expect(townStatus(town({ drills: drills('passed', 'passed') }))).toEqual({ level: 'protected', reasons: [] });
+    expect(townStatus(town({ drills: drills('passed', 'failed', 'slow') }))).toEqual({
+      level: 'at_risk',
+      reasons: [{ code: 'drill_failed', level: 'at_risk', n: 2 }],
+    });
+  });
   it('is protected when every source is within its RPO and nothing is open', () => {
     expect(townStatus(town())).toEqual({ level: 'protected', reasons: [] });
   });
@@ -98,7 +111,7 @@ describe('console dictionary', () => {
       expect(placeholders(consoleEn[k]), k).toEqual(placeholders(consoleFr[k]));
       expect(consoleEn[k].trim(), k).not.toBe('');
     }
-    for (const k of ['no_plan', 'empty_plan', 'missing', 'infected', 'stale', 'suspect', 'other_alerts', 'frozen', 'plan_errors', 'unsourced']) {
+    for (const k of ['no_plan', 'empty_plan', 'missing', 'infected', 'stale', 'suspect', 'other_alerts', 'frozen', 'plan_errors', 'unsourced', 'drill_failed']) {
       expect(Object.keys(consoleEn)).toContain(`r_${k}`);
     }
   });

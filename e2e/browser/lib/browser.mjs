@@ -2,6 +2,7 @@
 // member (its own IndexedDB, so its own keys), console and page errors kept
 // for the failure report, and every request to a host other than the server
 // under test refused and recorded (the app must need nothing from outside).
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,15 +52,20 @@ export class Device {
     // CA; only 127.0.0.1 is ever reached (the route below refuses the rest).
     const ctx = await browser.newContext({ ignoreHTTPSErrors: true, locale, acceptDownloads: true, viewport: { width: 1100, height: 900 }, permissions });
     const d = new Device(name, ctx, origin);
-    await ctx.route('**/*', (route) => {
-      const u = route.request().url();
-      if (u.startsWith(d.origin + '/') || u === d.origin || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
-      d.outside.push(u);
-      d.log(`[blocked] request to another host: ${u}`);
-      return route.abort('blockedbyclient');
-    });
+    await d.refuseOtherHosts();
     await d.newPage();
     return d;
+  }
+
+  /** Refuses (and records in outside) every request of the context to a host other than the server under test. */
+  async refuseOtherHosts() {
+    await this.ctx.route('**/*', (route) => {
+      const u = route.request().url();
+      if (u.startsWith(this.origin + '/') || u === this.origin || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
+      this.outside.push(u);
+      this.log(`[blocked] request to another host: ${u}`);
+      return route.abort('blockedbyclient');
+    });
   }
 
   log(s) {
@@ -106,6 +112,14 @@ export class Device {
 }
 
 /** CSS selector for a data-testid, with optional attribute conditions. */
+/** Fails if a device asked another host for anything or had an uncaught error in a page. */
+export function assertDevicesClean(devices) {
+  for (const d of Object.values(devices)) {
+    assert.deepEqual(d.outside, [], `${d.name} requested other hosts`);
+    assert.deepEqual(d.pageErrors, [], `${d.name} had uncaught errors`);
+  }
+}
+
 export function tid(id, attrs = {}) {
   let s = `[data-testid="${id}"]`;
   for (const [k, v] of Object.entries(attrs)) s += `[data-${k}="${String(v).replace(/"/g, '\\"')}"]`;

@@ -155,6 +155,20 @@ export interface TenantOverview {
   machines: Machine[];
   alerts: Alert[];
   retention: { frozen: boolean; lock_days: number; storage_immutable: boolean };
+  /** Drills at a glance (absent from servers before schema 8). */
+  drills?: OverviewDrills;
+}
+
+/** A town's drills at a glance: the latest drill of each service of the plan, those never drilled, the queue, the schedule, the runner. */
+export interface OverviewDrills {
+  latest: { service: string; id: number; result: string; finished: string }[];
+  never: string[];
+  open_requests: number;
+  every_days: number;
+  next?: string;
+  runner?: string;
+  runner_seen?: string;
+  runner_stale?: boolean;
 }
 
 export interface Overview {
@@ -268,6 +282,52 @@ export interface Drill {
   sha256: string;
 }
 
+// Drills requested from the console, and the schedule (docs/drills.md;
+// GET/POST drill-requests, PUT drill-schedule).
+export interface DrillRequest {
+  id: number;
+  tenant: string;
+  service: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  requested: string;
+  requested_by: string;
+  claimed?: string | null;
+  claimed_by?: string;
+  host?: string;
+  progress?: { phase: string; done: number; total: number; updated?: string } | null;
+  finished?: string | null;
+  drill_id?: number;
+  result?: '' | 'passed' | 'failed' | 'slow';
+  error?: string;
+  cancelled_by?: string;
+  /** The drill alert a failed request opened. */
+  alert_id?: number;
+}
+
+export interface DrillRunner {
+  actor: string;
+  host: string;
+  last_seen: string;
+  /** Not heard from for 15 minutes (the server's clock). */
+  stale?: boolean;
+}
+
+export interface DrillSchedule {
+  every_days: number;
+  at?: string;
+  time_zone?: string;
+  next?: string | null;
+  last_run?: string | null;
+  updated_by?: string;
+  updated?: string;
+}
+
+export interface DrillRequests {
+  requests: DrillRequest[];
+  runners: DrillRunner[];
+  schedule?: DrillSchedule | null;
+}
+
 export interface AuditRecord {
   id: number;
   time: string;
@@ -312,6 +372,15 @@ export const consoleApi = {
     request<PlanVersion>('PUT', `${tenantPath(t)}/plan`, s.token, { base_version: baseVersion, yaml, note }),
   planExample: (s: Session) => request<{ yaml: string }>('GET', '/v1/plan/example', s.token),
   drills: (s: Session, t: string) => request<Drill[]>('GET', `${tenantPath(t)}/drills?limit=500`, s.token),
+  drill: (s: Session, t: string, id: number) => request<Drill>('GET', `${tenantPath(t)}/drills/${id}`, s.token),
+  drillRequests: (s: Session, t: string) => request<DrillRequests>('GET', `${tenantPath(t)}/drill-requests?limit=50`, s.token),
+  /** Queues a drill of each service, or of every service of the plan; a service with an open request gets that one back. */
+  requestDrills: (s: Session, t: string, services: string[] | 'all') =>
+    request<unknown>('POST', `${tenantPath(t)}/drill-requests`, s.token, services === 'all' ? { all: true } : { services }),
+  cancelDrillRequest: (s: Session, t: string, id: number) => request<unknown>('POST', `${tenantPath(t)}/drill-requests/${id}/cancel`, s.token, {}),
+  /** Every service drilled every N days at HH:MM (server time); 0 days: off. */
+  setDrillSchedule: (s: Session, t: string, everyDays: number, at: string) =>
+    request<DrillSchedule>('PUT', `${tenantPath(t)}/drill-schedule`, s.token, everyDays > 0 ? { every_days: everyDays, at } : { every_days: 0 }),
   /** The printable runbook as a PDF (the API needs the token, so no plain link). */
   runbook: (s: Session, t: string, lang: string) => fetchBlob(s, `${tenantPath(t)}/runbook.pdf?lang=${encodeURIComponent(lang)}`, 'application/pdf'),
   /** The NIS2 evidence report (docs/evidence.md) of a period, as a PDF or a CSV file. */

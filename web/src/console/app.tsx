@@ -1,7 +1,7 @@
 // The console: sign-in, then the overview of the towns and a town's page.
 // Screens are # routes (one page served at /console/): #/ the overview,
 // #/town/NAME a town, #/town/NAME/alert/ID an alert read on it.
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { getLang, setLang, useLang } from '../i18n';
 import { ct } from '../i18n/console';
 import { consoleApi, HttpError, loadSession, saveSession, SessionExpired, type Overview, type Session } from './api';
@@ -102,6 +102,35 @@ export function App() {
 
   useEffect(() => {
     document.title = ct('c_title');
+  });
+
+  // Keyboard and screen reader users: a new screen (signed in or out,
+  // another page) puts the focus on its heading, and leaving an alert's
+  // detail puts it back on that alert's link, instead of leaving it on a
+  // vanished element (the page itself).
+  const screen = session ? `${route[0] ?? ''}/${route[1] ?? ''}` : 'login';
+  const openAlert = route[2] === 'alert' ? route[3] : undefined;
+  const last = useRef({ screen, openAlert });
+  const focusTo = useRef('');
+  useEffect(() => {
+    if (last.current.screen !== screen) focusTo.current = 'heading';
+    else if (last.current.openAlert && !openAlert) focusTo.current = `alert:${last.current.openAlert}`;
+    last.current = { screen, openAlert };
+  }, [screen, openAlert]);
+  useEffect(() => {
+    if (!focusTo.current) return;
+    const main = document.getElementById('main');
+    const want = focusTo.current;
+    const el =
+      (want.startsWith('alert:') ? main?.querySelector<HTMLElement>(`a[href$="/alert/${CSS.escape(want.slice(6))}"]`) : null) ??
+      main?.querySelector<HTMLElement>('h2');
+    if (!el) {
+      if (!session || overview || error || forbidden) focusTo.current = ''; // no heading on this screen
+      return; // else not drawn yet (loading): the next render tries again
+    }
+    focusTo.current = '';
+    if (!el.matches('a[href], button, input, textarea, select, [tabindex]')) el.tabIndex = -1;
+    el.focus();
   });
 
   if (!session) {

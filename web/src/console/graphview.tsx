@@ -1,5 +1,6 @@
 // The dependency graph drawn in SVG (layout: graph.ts). Each service is a
 // focusable node that says, when read, its wave and what it depends on.
+import { useId } from 'preact/hooks';
 import { ct } from '../i18n/console';
 import { fit, layoutGraph, type GraphInput } from './graph';
 
@@ -10,6 +11,8 @@ export function DependencyGraph(props: { town: string; input: GraphInput }) {
   for (const e of g.edges) deps.set(e.to, [...(deps.get(e.to) ?? []), byId.get(e.from)?.name ?? e.from]);
   const waves = props.input.waves.length;
   const label = ct('c_graph_label', { town: props.town, n: g.nodes.length, w: waves });
+  // The arrow heads' ids, unique on the page (the editor's preview and the town's graph show together).
+  const arrow = `arrow-${useId()}`;
   return (
     <div class="graph-scroll" data-testid="plan-graph-box">
       <svg
@@ -24,10 +27,10 @@ export function DependencyGraph(props: { town: string; input: GraphInput }) {
         aria-label={label}
       >
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">
+          <marker id={arrow} viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" class="arrow-head" />
           </marker>
-          <marker id="arrow-bad" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">
+          <marker id={`${arrow}-bad`} viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" class="arrow-head bad" />
           </marker>
         </defs>
@@ -41,7 +44,7 @@ export function DependencyGraph(props: { town: string; input: GraphInput }) {
             key={`${e.from}>${e.to}`}
             d={e.d}
             class={e.back ? 'edge back' : 'edge'}
-            marker-end={e.back ? 'url(#arrow-bad)' : 'url(#arrow)'}
+            marker-end={e.back ? `url(#${arrow}-bad)` : `url(#${arrow})`}
             data-testid="graph-edge"
             data-from={e.from}
             data-to={e.to}
@@ -55,9 +58,10 @@ export function DependencyGraph(props: { town: string; input: GraphInput }) {
               key={n.id}
               class={`node${n.flagged ? ' flagged' : ''}${n.unordered ? ' unordered' : ''}`}
               transform={`translate(${n.x},${n.y})`}
-              tabIndex={0}
+              // lowercase: on an SVG element, Preact sets the attribute as written ("tabIndex" would not make it focusable)
+              tabindex={0}
               role="img"
-              aria-label={`${n.name} (${n.id}), ${where}${d ? ', ' + ct('c_depends_on', { list: d.join(', ') }) : ''}`}
+              aria-label={`${n.name} (${n.id}), ${where}${d ? ', ' + ct('c_depends_on', { list: d.join(', ') }) : ''}${n.flagged ? ', ' + ct('c_a11y_flagged') : ''}`}
               data-testid="graph-node"
               data-service={n.id}
               data-flagged={n.flagged ? 'true' : 'false'}

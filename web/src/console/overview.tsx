@@ -2,7 +2,7 @@
 // worst first, each with its status and why.
 import { useLang } from '../i18n';
 import { ct } from '../i18n/console';
-import type { Overview, Session, TenantOverview } from './api';
+import type { Overview, OverviewDrills, Session, TenantOverview } from './api';
 import { lastBackup, LEVEL_ORDER, levelKey, reasonKey, townStatus, type TownStatus } from './status';
 import { when } from './text';
 
@@ -33,6 +33,32 @@ export function Reasons(props: { status: TownStatus }) {
         </li>
       ))}
     </ul>
+  );
+}
+
+/** The town's drills in one line: drilled services, failing ones, the schedule, what waits and whether a machine picks it up. */
+function DrillsFact(props: { d: OverviewDrills }) {
+  const d = props.d;
+  const failing = d.latest.filter((x) => x.result !== 'passed').length;
+  const parts = [ct('c_card_drills', { d: d.latest.length, n: d.latest.length + d.never.length, f: failing })];
+  parts.push(d.every_days > 0 && d.next ? ct('c_card_drills_next', { when: when(d.next) }) : ct('c_card_drills_unscheduled'));
+  if (d.open_requests > 0) parts.push(ct('c_card_drills_waiting', { n: d.open_requests }));
+  const noRunner = (d.open_requests > 0 || d.every_days > 0) && (!d.runner || d.runner_stale);
+  return (
+    <div>
+      <dt>{ct('c_card_drills_label')}</dt>
+      <dd data-testid="card-drills" data-failing={failing} data-never={d.never.length}>
+        <span class={failing > 0 ? 'bad' : ''}>{parts.join(' · ')}</span>
+        {noRunner && (
+          <>
+            {' · '}
+            <span class="warn" data-testid="card-drills-no-runner">
+              {ct('c_card_drills_no_runner')}
+            </span>
+          </>
+        )}
+      </dd>
+    </div>
   );
 }
 
@@ -71,6 +97,7 @@ function TownCard(props: { town: TenantOverview; status: TownStatus }) {
             <dd>{ct('c_card_no_plan')}</dd>
           </div>
         )}
+        {t.plan && t.drills && <DrillsFact d={t.drills} />}
         <div>
           <dt>{ct('c_town_alerts')}</dt>
           <dd data-testid="card-alerts">{ct('c_card_alerts', { n: t.alerts.length })}</dd>

@@ -35,6 +35,7 @@ export function PlanEditor(props: { session: Session; town: string; guard: Guard
   const area = useRef<HTMLTextAreaElement>(null);
   const gutter = useRef<HTMLPreElement>(null);
   const heading = useRef<HTMLHeadingElement>(null);
+  const savedBox = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     let m: PlanEditorModel | undefined;
@@ -71,6 +72,24 @@ export function PlanEditor(props: { session: Session; town: string; guard: Guard
       m?.dispose();
     };
   }, [town]);
+
+  // Saved: the save button turns off, which would drop the keyboard's focus
+  // on the page; it goes to the result instead (read out: role=status).
+  useEffect(() => {
+    const a = document.activeElement as HTMLButtonElement | null;
+    if (model?.saved && (!a || a === document.body || a.disabled)) savedBox.current?.focus();
+  }, [model?.saved]);
+  // Closed: the focus goes back to the button that opens the editor (drawn
+  // again by the town's page) rather than to the page itself.
+  useEffect(
+    () => () => {
+      requestAnimationFrame(() => {
+        const a = document.activeElement;
+        if (!a || a === document.body) document.querySelector<HTMLElement>('[data-testid="plan-edit"]')?.focus();
+      });
+    },
+    [],
+  );
 
   const lines = useMemo(() => (model ? model.text.split('\n').length : 1), [model?.text]);
   const errLines = model?.errorLines ?? new Set<number>();
@@ -132,7 +151,7 @@ export function PlanEditor(props: { session: Session; town: string; guard: Guard
               ref={area}
               data-testid="plan-yaml"
               aria-label={ct('c_edit_yaml')}
-              aria-describedby="editor-check"
+              aria-describedby="editor-keys editor-check"
               aria-invalid={c && !c.valid ? 'true' : undefined}
               spellcheck={false}
               autocapitalize="off"
@@ -148,9 +167,9 @@ export function PlanEditor(props: { session: Session; town: string; guard: Guard
                 if (e.key === 'Tab' && !e.shiftKey && !(e.target as HTMLTextAreaElement).dataset.escaped) {
                   const a = e.target as HTMLTextAreaElement;
                   e.preventDefault();
-                  const s = a.selectionStart;
-                  model.edit(a.value.slice(0, s) + '  ' + a.value.slice(a.selectionEnd));
-                  requestAnimationFrame(() => a.setSelectionRange(s + 2, s + 2));
+                  // In the field itself, cursor included, before the next key (typing on does not race a redraw).
+                  a.setRangeText('  ', a.selectionStart, a.selectionEnd, 'end');
+                  model.edit(a.value);
                 } else if (e.key === 'Escape') {
                   (e.target as HTMLTextAreaElement).dataset.escaped = '1';
                 }
@@ -158,7 +177,9 @@ export function PlanEditor(props: { session: Session; town: string; guard: Guard
               onBlur={(e) => delete (e.target as HTMLTextAreaElement).dataset.escaped}
             />
           </div>
-          <p class="help">{ct('c_edit_keys')}</p>
+          <p class="help" id="editor-keys">
+            {ct('c_edit_keys')}
+          </p>
           <div id="editor-check" data-testid="editor-check" data-state={model.phase === 'checking' ? 'checking' : c ? (c.valid ? 'valid' : 'invalid') : 'none'} aria-live="polite">
             {model.phase === 'checking' && <p class="muted">{ct('c_edit_checking')}</p>}
             {c && c.valid && (
@@ -266,7 +287,7 @@ export function PlanEditor(props: { session: Session; town: string; guard: Guard
             </button>
           </form>
           {model.saved && (
-            <div class="saved" role="status" data-testid="editor-saved" data-version={model.saved.version}>
+            <div class="saved" role="status" tabIndex={-1} ref={savedBox} data-testid="editor-saved" data-version={model.saved.version}>
               <p class="good">{model.saved.unchanged ? ct('c_edit_unchanged') : ct('c_edit_saved', { v: model.saved.version })}</p>
               {!model.saved.unchanged && <Diff d={model.saved.changes} testid="saved-diff" />}
             </div>

@@ -5,7 +5,8 @@
 //   the plan never backed up, or an open alert whose verdict is infected;
 // - at risk: a source older than its service's RPO, an open suspect (or
 //   other) alert, retention frozen, errors in the plan (a cycle, an unknown
-//   dependency), a service with no backup source;
+//   dependency), a service with no backup source, a service whose latest
+//   restore drill failed or was slower than its RTO;
 // - protected: none of these.
 import type { ConsoleKey } from '../i18n/console';
 import type { TenantOverview } from './api';
@@ -22,7 +23,8 @@ export type ReasonCode =
   | 'other_alerts'
   | 'frozen'
   | 'plan_errors'
-  | 'unsourced';
+  | 'unsourced'
+  | 'drill_failed';
 
 export interface Reason {
   code: ReasonCode;
@@ -56,6 +58,8 @@ export function townStatus(t: TenantOverview): TownStatus {
     add('plan_errors', 'at_risk', t.plan.errors);
     add('unsourced', 'at_risk', t.plan.problems.filter((p) => p.kind === 'no_backup_source').length);
   }
+  // The latest drill of a service failed or was slower than its RTO: a real recovery may too.
+  add('drill_failed', 'at_risk', (t.drills?.latest ?? []).filter((d) => d.result !== 'passed').length);
   const level: Level = reasons.some((r) => r.level === 'not_protected')
     ? 'not_protected'
     : reasons.length > 0

@@ -57,12 +57,23 @@ function CloseAlert(props: { session: Session; alert: Alert; guard: Guard; onClo
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState('');
   const noteRef = useRef<HTMLTextAreaElement>(null);
+  const startRef = useRef<HTMLButtonElement>(null);
+  const asked = useRef(false);
   useEffect(() => {
-    if (asking) noteRef.current?.focus();
+    if (asking) {
+      asked.current = true;
+      noteRef.current?.focus();
+    } else if (asked.current) {
+      startRef.current?.focus(); // back where the person was
+    }
   }, [asking]);
+  const stop = () => {
+    setAsking(false);
+    setErr('');
+  };
   if (!asking) {
     return (
-      <button type="button" data-testid="alert-close-start" onClick={() => setAsking(true)}>
+      <button type="button" ref={startRef} data-testid="alert-close-start" onClick={() => setAsking(true)}>
         {ct('c_alert_close')}
       </button>
     );
@@ -86,7 +97,18 @@ function CloseAlert(props: { session: Session; alert: Alert; guard: Guard; onClo
     }
   };
   return (
-    <form class="close-alert" data-testid="alert-close-form" onSubmit={(e) => void submit(e)}>
+    <form
+      class="close-alert"
+      data-testid="alert-close-form"
+      onSubmit={(e) => void submit(e)}
+      onKeyDown={(e) => {
+        // Escape answers "not now", as the other confirmations of the console.
+        if (e.key === 'Escape' && !busy) {
+          e.preventDefault();
+          stop();
+        }
+      }}
+    >
       <p data-testid="alert-close-what">{a.kind === 'drill' ? ct('c_alert_close_what_drill') : ct('c_alert_close_what')}</p>
       <label for="alert-close-note">{ct('c_alert_close_note')}</label>
       <textarea
@@ -112,10 +134,7 @@ function CloseAlert(props: { session: Session; alert: Alert; guard: Guard; onClo
           type="button"
           data-testid="alert-close-cancel"
           disabled={busy}
-          onClick={() => {
-            setAsking(false);
-            setErr('');
-          }}
+          onClick={stop}
         >
           {ct('c_cancel')}
         </button>
@@ -603,6 +622,7 @@ export function TownPage(props: { session: Session; town: TenantOverview; at: st
   const [auditHidden, setAuditHidden] = useState(false);
   const [drills, setDrills] = useState<Drill[] | undefined>();
   const [drillsErr, setDrillsErr] = useState('');
+  const [drillsRev, setDrillsRev] = useState(0);
   const [versions, setVersions] = useState<PlanVersion[] | undefined>();
   const [editing, setEditing] = useState(false);
   const [rev, setRev] = useState(0);
@@ -619,7 +639,7 @@ export function TownPage(props: { session: Session; town: TenantOverview; at: st
         .then((v) => v && setVersions(v))
         .catch(() => undefined);
     }
-  }, [t.tenant, props.at, rev]);
+  }, [t.tenant, props.at, rev, drillsRev]);
   useEffect(() => {
     if (t.plan) {
       Promise.all([props.guard(() => consoleApi.order(props.session, t.tenant)), props.guard(() => consoleApi.plan(props.session, t.tenant))])
@@ -672,6 +692,14 @@ export function TownPage(props: { session: Session; town: TenantOverview; at: st
         drills={drills}
         err={drillsErr}
         services={(plan?.plan?.services ?? []).map((s) => ({ id: s.id, name: s.name || s.id }))}
+        session={props.session}
+        guard={props.guard}
+        canRequest={canWrite}
+        at={props.at}
+        onChanged={() => {
+          setDrillsRev((n) => n + 1);
+          props.reload?.();
+        }}
       />
       {mayReadEvidence(props.session, t.tenant) && <Evidence session={props.session} town={t.tenant} guard={props.guard} />}
       <Audit records={audit} err={auditErr} hidden={auditHidden} />
