@@ -16,19 +16,9 @@ import (
 // file count and size.
 func MakeSample(dir string) (int, int64, error) {
 	rng := rand.New(rand.NewPCG(2026, 11))
-	var n int
-	var size int64
-	write := func(rel string, data []byte) error {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		n++
-		size += int64(len(data))
-		return os.WriteFile(p, data, 0o644)
-	}
-	first := []string{"Camille", "Louis", "Emma", "Jules", "Léa", "Hugo", "Chloé", "Lucas", "Manon", "Nathan"}
-	last := []string{"Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau"}
+	sw := &sampleWriter{root: dir}
+	write := sw.write
+	first, last := firstNames, lastNames
 	for i := 0; i < 40; i++ {
 		txt := fmt.Sprintf("Acte de naissance n° 2026-%04d\nNom : %s\nPrénom : %s\nNé(e) le %d/%d/2026 à Saint-Rempart\n",
 			i, last[rng.IntN(len(last))], first[rng.IntN(len(first))], 1+rng.IntN(28), 1+rng.IntN(12))
@@ -77,8 +67,8 @@ func MakeSample(dir string) (int, int64, error) {
 			return 0, 0, err
 		}
 		if st, err := os.Stat(f.Name()); err == nil {
-			n++
-			size += st.Size()
+			sw.n++
+			sw.size += st.Size()
 		}
 	}
 	// A sparse disk image: 64 MiB with a little data at both ends.
@@ -103,11 +93,35 @@ func MakeSample(dir string) (int, int64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	n++
-	size += 64 << 20
+	sw.n++
+	sw.size += 64 << 20
 	_ = os.MkdirAll(filepath.Join(dir, "archives", "vide"), 0o755)
 	_ = os.Symlink("../conseil/compte-rendu-2026-10.txt", filepath.Join(dir, "etat-civil", "dernier-conseil.txt"))
 	old := time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)
 	_ = os.Chtimes(filepath.Join(dir, "rh", "paie-2026-10.csv"), old, old)
-	return n, size, nil
+	return sw.n, sw.size, nil
+}
+
+// Names of the sample documents' people.
+var (
+	firstNames = []string{"Camille", "Louis", "Emma", "Jules", "Léa", "Hugo", "Chloé", "Lucas", "Manon", "Nathan"}
+	lastNames  = []string{"Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau"}
+)
+
+// sampleWriter writes a sample's files under root, counting them and
+// their bytes.
+type sampleWriter struct {
+	root string
+	n    int
+	size int64
+}
+
+func (w *sampleWriter) write(rel string, data []byte) error {
+	p := filepath.Join(w.root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	w.n++
+	w.size += int64(len(data))
+	return os.WriteFile(p, data, 0o644)
 }

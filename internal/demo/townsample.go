@@ -30,19 +30,9 @@ l'adresse indiquée et écrivez-nous avec votre identifiant : DEMO-0000.
 // ../shared/corpus), a few real office documents join the shared folders.
 func MakeTownSample(root, title string, seed uint64, corpus string) (int, int64, error) {
 	rng := mrand.New(mrand.NewPCG(2026, seed))
-	var n int
-	var size int64
-	write := func(rel string, data []byte) error {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		n++
-		size += int64(len(data))
-		return os.WriteFile(p, data, 0o644)
-	}
-	first := []string{"Camille", "Louis", "Emma", "Jules", "Léa", "Hugo", "Chloé", "Lucas", "Manon", "Nathan"}
-	last := []string{"Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau"}
+	sw := &sampleWriter{root: root}
+	write := sw.write
+	first, last := firstNames, lastNames
 	services := []string{"voirie", "ecoles", "etat-civil", "eau", "accueil"}
 	pick := func(s []string) string { return s[rng.IntN(len(s))] }
 	town := strings.TrimPrefix(title, "Mairie de ")
@@ -136,8 +126,8 @@ func MakeTownSample(root, title string, seed uint64, corpus string) (int, int64,
 		if err != nil {
 			return 0, 0, err
 		}
-		n += k
-		size += s
+		sw.n += k
+		sw.size += s
 	}
 
 	// The town's website.
@@ -155,7 +145,7 @@ func MakeTownSample(root, title string, seed uint64, corpus string) (int, int64,
 			return 0, 0, err
 		}
 	}
-	return n, size, nil
+	return sw.n, sw.size, nil
 }
 
 // docx makes a small Word document, one paragraph per line (stored, not

@@ -9,6 +9,7 @@
 // drill-schedule). docs/drills.md.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getLang } from '../i18n';
+import { Board } from './board';
 import { ct, type ConsoleKey } from '../i18n/console';
 import { consoleApi, type Drill, type DrillRequest, type DrillRequests, type Session } from './api';
 import {
@@ -580,48 +581,33 @@ export function Drills(props: {
       {!props.drills && !props.err && <p>{ct('c_loading')}</p>}
       {props.drills && rows.length === 0 && <p class="muted">{ct('c_town_no_drills')}</p>}
       {rows.length > 0 && (
-        <div class="table-scroll">
-          <table class="board" data-testid="drills-table">
-            <thead>
-              <tr>
-                <th scope="col">{ct('c_col_service')}</th>
-                <th scope="col">{ct('c_drill_result')}</th>
-                <th scope="col">{ct('c_col_recovery')}</th>
-                <th scope="col">{ct('c_col_time')}</th>
-                <th scope="col">{ct('c_col_actor')}</th>
-                <th scope="col">{ct('c_drill_evidence')}</th>
-                {canRequest && <th scope="col">{ct('c_dq_col_run')}</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((d) => (
-                <tr key={d.id} data-testid="drill-row" data-service={d.service} data-result={d.result} data-drill={d.id}>
-                  <td>{d.service_name || d.service}</td>
-                  <td>
-                    <DrillResult d={d} />
-                  </td>
-                  <td class={d.result === 'slow' ? 'warn' : ''}>
-                    {secs(d.recovery_seconds)} / {d.rto}
-                  </td>
-                  <td>{when(d.finished)}</td>
-                  <td class="mono">{d.ran_by}</td>
-                  <td>
-                    <button
-                      type="button"
-                      data-testid="drill-open"
-                      aria-expanded={open?.id === d.id && open.from === 'table'}
-                      onClick={() => void showEvidence(d.id, 'table')}
-                    >
-                      {ct('c_drill_evidence')}
-                      <span class="sr-only"> {d.service}</span>
-                    </button>
-                  </td>
-                  {canRequest && <td>{inPlan.has(d.service) ? runButton(d.service, d.service_name || d.service) : '—'}</td>}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Board testid="drills-table" cols={['c_col_service', 'c_drill_result', 'c_col_recovery', 'c_col_time', 'c_col_actor', 'c_drill_evidence', canRequest && 'c_dq_col_run']}>
+          {rows.map((d) => (
+            <tr key={d.id} data-testid="drill-row" data-service={d.service} data-result={d.result} data-drill={d.id}>
+              <td>{d.service_name || d.service}</td>
+              <td>
+                <DrillResult d={d} />
+              </td>
+              <td class={d.result === 'slow' ? 'warn' : ''}>
+                {secs(d.recovery_seconds)} / {d.rto}
+              </td>
+              <td>{when(d.finished)}</td>
+              <td class="mono">{d.ran_by}</td>
+              <td>
+                <button
+                  type="button"
+                  data-testid="drill-open"
+                  aria-expanded={open?.id === d.id && open.from === 'table'}
+                  onClick={() => void showEvidence(d.id, 'table')}
+                >
+                  {ct('c_drill_evidence')}
+                  <span class="sr-only"> {d.service}</span>
+                </button>
+              </td>
+              {canRequest && <td>{inPlan.has(d.service) ? runButton(d.service, d.service_name || d.service) : '—'}</td>}
+            </tr>
+          ))}
+        </Board>
       )}
       {evidence('table')}
       {never.length > 0 && (
@@ -669,83 +655,70 @@ export function Drills(props: {
             </p>
           )}
           {q && (q.requests ?? []).length > 0 && (
-            <div class="table-scroll">
-              <table class="board dq-table" data-testid="dq-table" aria-labelledby="dq-title">
-                <thead>
-                  <tr>
-                    <th scope="col">{ct('c_col_service')}</th>
-                    <th scope="col">{ct('c_dq_col_state')}</th>
-                    <th scope="col">{ct('c_dq_col_requested')}</th>
-                    <th scope="col">{ct('c_dq_col_machine')}</th>
-                    {canRequest && <th scope="col">{ct('c_dq_col_action')}</th>}
-                  </tr>
-                </thead>
-                <tbody>
-                  {q.requests.map((r) => (
-                    <tr key={r.id} data-testid="dq-row" data-request={r.id} data-service={r.service} data-state={r.state} data-result={r.result ?? ''}>
-                      <td>
-                        {nameOf(r.service)}
-                        {nameOf(r.service) !== r.service && <span class="muted mono"> ({r.service})</span>}
-                      </td>
-                      <td>
-                        <RequestState r={r} />
-                        {r.state === 'running' && <Progress r={r} name={nameOf(r.service)} now={now} />}
-                        {r.state === 'done' && !!r.drill_id && (
-                          <>
-                            {' '}
-                            <button
-                              type="button"
-                              data-testid="dq-evidence"
-                              data-drill={r.drill_id}
-                              aria-expanded={open?.id === r.drill_id && open.from === 'requests'}
-                              onClick={() => void showEvidence(r.drill_id!, 'requests')}
-                            >
-                              {ct('c_drill_evidence')}
-                              <span class="sr-only"> {nameOf(r.service)}</span>
-                            </button>
-                          </>
-                        )}
-                        {r.state === 'failed' && r.error && (
-                          <div class="bad" data-testid="dq-failure" lang="en">
-                            {r.error}
-                          </div>
-                        )}
-                        {r.state === 'failed' && !!r.alert_id && (
-                          <a class="button" href={`#/town/${encodeURIComponent(props.town)}/alert/${r.alert_id}`} data-testid="dq-alert">
-                            {ct('c_dq_read_alert', { id: r.alert_id })}
-                          </a>
-                        )}
-                        {r.state === 'cancelled' && r.cancelled_by && (
-                          <div class="muted">{ct('c_dq_cancelled_by', { who: r.cancelled_by, when: when(r.finished ?? undefined) })}</div>
-                        )}
-                      </td>
-                      <td>
-                        {when(r.requested)}
-                        <div class="mono muted">{r.requested_by}</div>
-                      </td>
-                      <td>{r.host || '—'}</td>
-                      {canRequest && (
-                        <td>
-                          {isOpen(r) && (
-                            <button
-                              type="button"
-                              class="danger"
-                              data-testid="dq-cancel"
-                              data-request={r.id}
-                              disabled={busy}
-                              onClick={() => ask({ kind: 'cancel', req: r })}
-                            >
-                              {ct('c_dq_cancel')}
-                              <span class="sr-only"> {nameOf(r.service)}</span>
-                            </button>
-                          )}
-                        </td>
+            <Board testid="dq-table" class="dq-table" labelledby="dq-title" cols={['c_col_service', 'c_dq_col_state', 'c_dq_col_requested', 'c_dq_col_machine', canRequest && 'c_dq_col_action']}>
+              {q.requests.map((r) => (
+                <tr key={r.id} data-testid="dq-row" data-request={r.id} data-service={r.service} data-state={r.state} data-result={r.result ?? ''}>
+                  <td>
+                    {nameOf(r.service)}
+                    {nameOf(r.service) !== r.service && <span class="muted mono"> ({r.service})</span>}
+                  </td>
+                  <td>
+                    <RequestState r={r} />
+                    {r.state === 'running' && <Progress r={r} name={nameOf(r.service)} now={now} />}
+                    {r.state === 'done' && !!r.drill_id && (
+                      <>
+                        {' '}
+                        <button
+                          type="button"
+                          data-testid="dq-evidence"
+                          data-drill={r.drill_id}
+                          aria-expanded={open?.id === r.drill_id && open.from === 'requests'}
+                          onClick={() => void showEvidence(r.drill_id!, 'requests')}
+                        >
+                          {ct('c_drill_evidence')}
+                          <span class="sr-only"> {nameOf(r.service)}</span>
+                        </button>
+                      </>
+                    )}
+                    {r.state === 'failed' && r.error && (
+                      <div class="bad" data-testid="dq-failure" lang="en">
+                        {r.error}
+                      </div>
+                    )}
+                    {r.state === 'failed' && !!r.alert_id && (
+                      <a class="button" href={`#/town/${encodeURIComponent(props.town)}/alert/${r.alert_id}`} data-testid="dq-alert">
+                        {ct('c_dq_read_alert', { id: r.alert_id })}
+                      </a>
+                    )}
+                    {r.state === 'cancelled' && r.cancelled_by && (
+                      <div class="muted">{ct('c_dq_cancelled_by', { who: r.cancelled_by, when: when(r.finished ?? undefined) })}</div>
+                    )}
+                  </td>
+                  <td>
+                    {when(r.requested)}
+                    <div class="mono muted">{r.requested_by}</div>
+                  </td>
+                  <td>{r.host || '—'}</td>
+                  {canRequest && (
+                    <td>
+                      {isOpen(r) && (
+                        <button
+                          type="button"
+                          class="danger"
+                          data-testid="dq-cancel"
+                          data-request={r.id}
+                          disabled={busy}
+                          onClick={() => ask({ kind: 'cancel', req: r })}
+                        >
+                          {ct('c_dq_cancel')}
+                          <span class="sr-only"> {nameOf(r.service)}</span>
+                        </button>
                       )}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </Board>
           )}
           {confirmBox('cancel')}
           {evidence('requests')}

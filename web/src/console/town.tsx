@@ -4,6 +4,7 @@
 // plan's problems, and the latest entries of the audit trail.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getLang, useLang } from '../i18n';
+import { Board } from './board';
 import { ct, type ConsoleKey } from '../i18n/console';
 import {
   consoleApi,
@@ -262,36 +263,22 @@ function Sources(props: { town: TenantOverview }) {
       {t.sources.length === 0 ? (
         <p class="muted">{ct('c_town_no_sources')}</p>
       ) : (
-        <div class="table-scroll">
-          <table class="board" data-testid="sources-table">
-            <thead>
-              <tr>
-                <th scope="col">{ct('c_col_service')}</th>
-                <th scope="col">{ct('c_col_source')}</th>
-                <th scope="col">{ct('c_col_latest')}</th>
-                <th scope="col">{ct('c_col_age')}</th>
-                <th scope="col">{ct('c_col_rpo')}</th>
-                <th scope="col">{ct('c_col_status')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {t.sources.map((s) => (
-                <tr key={`${s.service}|${s.host}|${s.path}`} data-testid="source-row" data-status={s.status} data-service={s.service} data-host={s.host}>
-                  <td>{s.service}</td>
-                  <td class="mono">
-                    {s.host}:{s.path}
-                  </td>
-                  <td>{s.latest ? when(s.latest) : ct('c_never')}</td>
-                  <td>{s.latest ? age(s.age_seconds) : '—'}</td>
-                  <td>{age(s.rpo_seconds)}</td>
-                  <td>
-                    <span class={`pill ${s.status === 'ok' ? 'good' : s.status === 'stale' ? 'warn' : 'bad'}`}>{ct(`src_${s.status}` as ConsoleKey)}</span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Board testid="sources-table" cols={['c_col_service', 'c_col_source', 'c_col_latest', 'c_col_age', 'c_col_rpo', 'c_col_status']}>
+          {t.sources.map((s) => (
+            <tr key={`${s.service}|${s.host}|${s.path}`} data-testid="source-row" data-status={s.status} data-service={s.service} data-host={s.host}>
+              <td>{s.service}</td>
+              <td class="mono">
+                {s.host}:{s.path}
+              </td>
+              <td>{s.latest ? when(s.latest) : ct('c_never')}</td>
+              <td>{s.latest ? age(s.age_seconds) : '—'}</td>
+              <td>{age(s.rpo_seconds)}</td>
+              <td>
+                <span class={`pill ${s.status === 'ok' ? 'good' : s.status === 'stale' ? 'warn' : 'bad'}`}>{ct(`src_${s.status}` as ConsoleKey)}</span>
+              </td>
+            </tr>
+          ))}
+        </Board>
       )}
     </section>
   );
@@ -305,35 +292,21 @@ function Machines(props: { town: TenantOverview }) {
       {t.machines.length === 0 ? (
         <p class="muted">{ct('c_town_no_machines')}</p>
       ) : (
-        <div class="table-scroll">
-          <table class="board" data-testid="machines-table">
-            <thead>
-              <tr>
-                <th scope="col">{ct('c_col_host')}</th>
-                <th scope="col">{ct('c_col_snapshots')}</th>
-                <th scope="col">{ct('c_col_latest')}</th>
-                <th scope="col">{ct('c_col_verdict')}</th>
-                <th scope="col">{ct('c_col_clean')}</th>
-                <th scope="col">{ct('c_col_locked')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {t.machines.map((m) => (
-                <tr key={m.agent_id} data-testid="machine-row" data-host={m.host} data-verdict={m.verdict ?? ''}>
-                  <td>
-                    {m.host}
-                    {m.revoked ? ` (${ct('c_revoked')})` : ''}
-                  </td>
-                  <td>{m.snapshots}</td>
-                  <td>{when(m.latest)}</td>
-                  <td class={m.verdict === 'infected' ? 'bad' : m.verdict === 'suspect' ? 'warn' : ''}>{m.latest ? verdictText(m.verdict) : '—'}</td>
-                  <td>{when(m.latest_clean)}</td>
-                  <td>{m.locked_until ? when(m.locked_until) : '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Board testid="machines-table" cols={['c_col_host', 'c_col_snapshots', 'c_col_latest', 'c_col_verdict', 'c_col_clean', 'c_col_locked']}>
+          {t.machines.map((m) => (
+            <tr key={m.agent_id} data-testid="machine-row" data-host={m.host} data-verdict={m.verdict ?? ''}>
+              <td>
+                {m.host}
+                {m.revoked ? ` (${ct('c_revoked')})` : ''}
+              </td>
+              <td>{m.snapshots}</td>
+              <td>{when(m.latest)}</td>
+              <td class={m.verdict === 'infected' ? 'bad' : m.verdict === 'suspect' ? 'warn' : ''}>{m.latest ? verdictText(m.verdict) : '—'}</td>
+              <td>{when(m.latest_clean)}</td>
+              <td>{m.locked_until ? when(m.locked_until) : '—'}</td>
+            </tr>
+          ))}
+        </Board>
       )}
     </section>
   );
@@ -434,42 +407,29 @@ function Versions(props: { versions?: PlanVersion[] }) {
   return (
     <section aria-labelledby="versions-title">
       <h3 id="versions-title">{ct('c_town_versions')}</h3>
-      <div class="table-scroll">
-        <table class="board" data-testid="versions-table">
-          <thead>
-            <tr>
-              <th scope="col">{ct('c_col_version')}</th>
-              <th scope="col">{ct('c_col_time')}</th>
-              <th scope="col">{ct('c_col_actor')}</th>
-              <th scope="col">{ct('c_col_note')}</th>
-              <th scope="col">{ct('c_col_changes')}</th>
+      <Board testid="versions-table" cols={['c_col_version', 'c_col_time', 'c_col_actor', 'c_col_note', 'c_col_changes']}>
+        {props.versions.map((v) => {
+          const d = diffLines(v.changes);
+          return (
+            <tr key={v.version} data-testid="version-row" data-version={v.version}>
+              <td>{v.version}</td>
+              <td>{when(v.created)}</td>
+              <td class="mono">{v.created_by}</td>
+              <td>{v.note}</td>
+              <td>
+                {[
+                  d.added.length ? ct('c_diff_added', { list: d.added.join(', ') }) : '',
+                  d.changed.length ? ct('c_diff_changed', { list: d.changed.join('; ') }) : '',
+                  d.removed.length ? ct('c_diff_removed', { list: d.removed.join(', ') }) : '',
+                  d.plan.length ? ct('c_diff_plan', { list: d.plan.join(', ') }) : '',
+                ]
+                  .filter((x) => x)
+                  .join(' · ') || ct('c_diff_none')}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {props.versions.map((v) => {
-              const d = diffLines(v.changes);
-              return (
-                <tr key={v.version} data-testid="version-row" data-version={v.version}>
-                  <td>{v.version}</td>
-                  <td>{when(v.created)}</td>
-                  <td class="mono">{v.created_by}</td>
-                  <td>{v.note}</td>
-                  <td>
-                    {[
-                      d.added.length ? ct('c_diff_added', { list: d.added.join(', ') }) : '',
-                      d.changed.length ? ct('c_diff_changed', { list: d.changed.join('; ') }) : '',
-                      d.removed.length ? ct('c_diff_removed', { list: d.removed.join(', ') }) : '',
-                      d.plan.length ? ct('c_diff_plan', { list: d.plan.join(', ') }) : '',
-                    ]
-                      .filter((x) => x)
-                      .join(' · ') || ct('c_diff_none')}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+          );
+        })}
+      </Board>
     </section>
   );
 }
@@ -585,26 +545,15 @@ function Audit(props: { records?: AuditRecord[]; err: string; hidden: boolean })
       {!props.records && !props.err && <p>{ct('c_loading')}</p>}
       {props.records && props.records.length === 0 && <p class="muted">{ct('c_town_no_audit')}</p>}
       {props.records && props.records.length > 0 && (
-        <div class="table-scroll">
-          <table class="board" data-testid="audit-table">
-            <thead>
-              <tr>
-                <th scope="col">{ct('c_col_time')}</th>
-                <th scope="col">{ct('c_col_actor')}</th>
-                <th scope="col">{ct('c_col_action')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.records.map((r) => (
-                <tr key={r.id} data-testid="audit-row" data-action={r.action}>
-                  <td>{when(r.time)}</td>
-                  <td class="mono">{r.actor}</td>
-                  <td class="mono">{r.action}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Board testid="audit-table" cols={['c_col_time', 'c_col_actor', 'c_col_action']}>
+          {props.records.map((r) => (
+            <tr key={r.id} data-testid="audit-row" data-action={r.action}>
+              <td>{when(r.time)}</td>
+              <td class="mono">{r.actor}</td>
+              <td class="mono">{r.action}</td>
+            </tr>
+          ))}
+        </Board>
       )}
     </section>
   );
