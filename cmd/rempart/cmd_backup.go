@@ -63,6 +63,10 @@ not restore that snapshot, use "rempart restore --last-clean --target DIR".`,
 			opts.Program = "rempart " + version
 			if opts.Host == "" {
 				opts.Host = enrolledHost(g.repo) // "" → this machine's name
+				// Backups before it used its enrolled name carry its system name.
+				if sys, _ := os.Hostname(); opts.Host != "" && sys != "" && sys != opts.Host {
+					opts.FormerHosts = []string{sys}
+				}
 			}
 			if p := absIfLocal(); p != "" {
 				// Never back up the repository into itself.

@@ -51,6 +51,12 @@ type Options struct {
 	// Parent, when set, is the snapshot to compare with; otherwise the
 	// latest snapshot with the same host and paths is used.
 	Parent *snapshot.Snapshot
+	// FormerHosts are names this machine's earlier snapshots may carry
+	// (its system host name, before it backed up under the name it
+	// enrolled with): without a parent under Host, the latest of theirs
+	// with the same paths is the parent (nothing is read again, Sentinel
+	// compares with it).
+	FormerHosts []string
 	// SkipPaths are never backed up (the repository itself, for instance).
 	SkipPaths []string
 	// Progress, when set, is updated as the backup goes.
@@ -184,9 +190,11 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options) (*Result, err
 	}
 	a.used = [2]map[crypto.ID]struct{}{{}, {}}
 	a.parent = opts.Parent
-	if a.parent == nil {
-		a.parent, err = FindParent(ctx, r, opts.Host, paths)
-		if err != nil {
+	for _, h := range append([]string{opts.Host}, opts.FormerHosts...) {
+		if a.parent != nil || h == "" {
+			continue
+		}
+		if a.parent, err = FindParent(ctx, r, h, paths); err != nil {
 			return nil, err
 		}
 	}
