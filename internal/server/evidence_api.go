@@ -217,7 +217,9 @@ func (s *srv) evidenceReport(r *http.Request, t store.Tenant, from, to, now time
 	}
 
 	// Drills, with what their evidence says.
-	drills, err := s.st.Drills(ctx, store.DrillFilter{TenantID: t.ID, Limit: 10000})
+	// The newest 10,000 that started by the end of the period: a report of
+	// an earlier period is not cut short by the drills run since.
+	drills, err := s.st.Drills(ctx, store.DrillFilter{TenantID: t.ID, Until: to, Limit: 10000})
 	if err != nil {
 		return nil, err
 	}

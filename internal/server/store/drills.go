@@ -147,11 +147,12 @@ func (s *Store) Drill(ctx context.Context, tenantID, id int64) (Drill, error) {
 	return d, nil
 }
 
-// DrillFilter selects a tenant's drills: of one service ("" for all), the
-// newest Limit (0: 100).
+// DrillFilter selects a tenant's drills: of one service ("" for all),
+// started at or before Until (zero: any time), the newest Limit (0: 100).
 type DrillFilter struct {
 	TenantID int64
 	Service  string
+	Until    time.Time
 	Limit    int
 }
 
@@ -161,6 +162,10 @@ func (s *Store) Drills(ctx context.Context, f DrillFilter) ([]Drill, error) {
 	if f.Service != "" {
 		q += ` AND service = ?`
 		args = append(args, f.Service)
+	}
+	if !f.Until.IsZero() {
+		q += ` AND started_at <= ?`
+		args = append(args, dbTime(f.Until))
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 10000 {

@@ -53,6 +53,16 @@ func TestDrills(t *testing.T) {
 		if len(list) != 3 || list[0].Service != "eau" || list[2].ID != d1.ID {
 			t.Fatalf("Drills(a) = %+v", list)
 		}
+		list, err = e.s.Drills(ctx, DrillFilter{TenantID: a.ID, Until: t0})
+		must(t, err)
+		if len(list) != 3 {
+			t.Fatalf("Drills(a, until the first start) = %+v", list)
+		}
+		list, err = e.s.Drills(ctx, DrillFilter{TenantID: a.ID, Until: t0.Add(-time.Second)})
+		must(t, err)
+		if len(list) != 0 {
+			t.Fatalf("Drills(a, until before any) = %+v", list)
+		}
 		list, err = e.s.Drills(ctx, DrillFilter{TenantID: a.ID, Service: "paie", Limit: 1})
 		must(t, err)
 		if len(list) != 1 || list[0].ID != d2.ID || string(list[0].Evidence) != `{"service":"paie"}` || !list[0].Recorded.Equal(t0.Add(time.Hour)) {
