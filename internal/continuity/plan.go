@@ -458,11 +458,14 @@ func (p *Plan) normalize() {
 	if p.Services == nil {
 		p.Services = []Service{}
 	}
+	p.Title, p.RecoveryKeysLocation = dropLeadingBlankLines(p.Title), dropLeadingBlankLines(p.RecoveryKeysLocation)
 	if len(p.Contacts) == 0 {
 		p.Contacts = nil
 	}
 	for i := range p.Services {
 		s := &p.Services[i]
+		s.Name, s.Owner = dropLeadingBlankLines(s.Name), dropLeadingBlankLines(s.Owner)
+		s.Fallback, s.HealthCheck = dropLeadingBlankLines(s.Fallback), dropLeadingBlankLines(s.HealthCheck)
 		if len(s.Sources) == 0 {
 			s.Sources = nil
 		}
@@ -486,4 +489,18 @@ func (p *Plan) MarshalCanonical() ([]byte, error) {
 		c.Services = []Service{}
 	}
 	return json.Marshal(&c)
+}
+
+// dropLeadingBlankLines removes the empty (or blank) lines a text starts
+// with: they mean nothing, and a YAML block scalar that starts with one
+// does not survive an export (the encoder drops it), so a plan would not
+// read back as it was saved.
+func dropLeadingBlankLines(s string) string {
+	for {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 || strings.TrimSpace(s[:i]) != "" {
+			return s
+		}
+		s = s[i+1:]
+	}
 }
