@@ -91,6 +91,12 @@ step('a member admitted with "Share the history so far" sees the earlier entries
   await item.locator(tid('admit-share-history')).check();
   await admit(cp, m);
   for (const t of EARLY) await seeChat('Avec', t);
+  // It is told who shared the history with it.
+  const coordName = (await cp.locator('.whoami').innerText()).replace(/\s*\(.*\)\s*$/, '').trim();
+  const notice = page('Avec').locator(tid('history-notice'));
+  await notice.waitFor();
+  assert.match(await notice.innerText(), new RegExp(`earlier history was shared with this device by ${coordName} \\(`));
+  assert.equal(await page('Avec').locator(tid('history-error')).count(), 0);
   const raw = await hook('Avec', () => window.__rempartCrisis.rawEvents());
   assert.equal(raw[0].pos, 1, 'the shared history starts at the first entry of the room');
   const dec = await hook('Avec', (evs) => window.__rempartCrisis.tryDecrypt(evs), S.earlier);
@@ -110,12 +116,14 @@ step('a member admitted without it sees none of them; shared later from the memb
   for (const t of EARLY) {
     assert.equal(await page('Sans').locator(tid('chat-message')).filter({ hasText: t }).count(), 0, `Sans sees "${t}"`);
   }
+  assert.equal(await page('Sans').locator(tid('history-notice')).count(), 0, 'a history notice with no history shared');
   const cp = page(COORD);
   await cp.click(tid('tab-members'));
   await cp.locator(tid('member-item', { member: m.id })).locator(tid('share-history')).click();
   await cp.click(tid('confirm-share-history'));
   await cp.locator(tid('member-item', { member: m.id })).locator(tid('share-history-done')).waitFor({ timeout: 20_000 });
   for (const t of EARLY) await seeChat('Sans', t);
+  await page('Sans').locator(tid('history-notice')).filter({ hasText: 'L’historique antérieur de la salle a été partagé' }).waitFor();
   const dec2 = await hook('Sans', (evs) => window.__rempartCrisis.tryDecrypt(evs), S.earlier);
   assert.deepEqual(dec2, { ok: S.earlier.length, failed: 0 });
 }, { timeout: 90_000 });

@@ -220,6 +220,8 @@ export const fr = {
   key_missing: 'Impossible de lire les entrées de {name} : sa clé n’est pas encore arrivée sur cet appareil (elle arrive quand l’appareil de {name} est en ligne).',
   key_before: 'Écrit par {name} avant votre admission : non partagé avec vous.',
   key_failed: 'L’entrée de {name} ne se déchiffre pas : elle est endommagée.',
+  history_shared: 'L’historique antérieur de la salle a été partagé avec cet appareil par {name} ({when}) : les entrées écrites avant votre arrivée s’affichent, vérifiées comme les autres.',
+  history_refused: 'Un historique partagé avec cet appareil a été refusé (il n’est pas signé par le coordinateur, pas pour cet appareil, ou a été modifié). Demandez au coordinateur de le partager de nouveau.',
   wrap_failed: 'Impossible de lire la clé envoyée par {name} (refusée : elle n’est pas pour cet appareil, ou a été modifiée). La salle continue ; demandez à {name} de se reconnecter.',
 
   // verification problems (crypto/verify.ts)
@@ -508,6 +510,8 @@ export const en: Dict = {
   key_missing: 'Cannot read {name}’s entries: their key has not reached this device yet (it comes when {name}’s device is online).',
   key_before: 'Written by {name} before you were admitted: not shared with you.',
   key_failed: '{name}’s entry does not decrypt: it is damaged.',
+  history_shared: 'The room’s earlier history was shared with this device by {name} ({when}): entries written before you joined are shown, verified like the others.',
+  history_refused: 'A history shared with this device was refused (not signed by the coordinator, not for this device, or altered). Ask the coordinator to share it again.',
   wrap_failed: 'Cannot read the key sent by {name} (refused: not for this device, or altered). The room goes on; ask {name} to reconnect.',
 
   pb_not_text: 'unreadable entry (not text)',

@@ -522,6 +522,7 @@ export class RoomClient {
           await this.store.putChain(rec);
         }
         widened = true;
+        this.rec.historyShared = [...(this.rec.historyShared ?? []), { by: bundle.sender, from: bundle.from, at: new Date().toISOString() }].slice(-20);
       } catch (err) {
         const why = err instanceof HistoryError || err instanceof Error ? err.message : 'unreadable';
         if (!this.wrapFailures.some((f) => f.sender === 'history' && f.why === why)) this.wrapFailures.push({ sender: 'history', why });

@@ -30,6 +30,7 @@ export interface RoomRecord {
   firstPos?: number; // position of the first event this device received
   lastWrapId?: string | number;
   lastHistoryId?: number; // history share v1: the last share applied
+  historyShared?: { by: string; from: number; at: string }[]; // the shares applied: by whom (member id), from which position, when this device opened it
   seq: number; // my last seq in this room
   lastHash: string; // hash of my last envelope
 }

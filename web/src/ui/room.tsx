@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { fromB64u } from '../crypto/bytes';
 import { safetyNumber, safetyQR } from '../crypto/safety';
-import { problemText, t, useLang } from '../i18n';
+import { formatTime, problemText, t, useLang } from '../i18n';
 import { RoomClient } from '../protocol/room';
 import { setCurrentRoom } from '../testhook';
 import { LangSwitch } from './app';
@@ -50,6 +50,18 @@ export function StatusBar(props: { c: RoomClient }) {
             : t('integrity_ok', { n: s.total })}
       </span>
     </div>
+  );
+}
+
+/** Says that the earlier history was shared with this device, by whom and when (the latest share). */
+function HistoryNotice(props: { c: RoomClient }) {
+  const list = props.c.rec.historyShared ?? [];
+  if (list.length === 0) return null;
+  const last = list[list.length - 1];
+  return (
+    <p class="notice" role="status" data-testid="history-notice" data-by={last.by}>
+      {t('history_shared', { name: props.c.memberName(last.by), when: formatTime(last.at) })}
+    </p>
   );
 }
 
@@ -144,10 +156,11 @@ export function RoomPage(props: { room: string; tab: string }) {
         </p>
       )}
       {c.wrapFailures.map((f) => (
-        <p key={f.sender + f.why} class="error" data-testid="wrap-error" title={f.why}>
-          {t('wrap_failed', { name: c.memberName(f.sender) })}
+        <p key={f.sender + f.why} class="error" data-testid={f.sender === 'history' ? 'history-error' : 'wrap-error'} title={f.why}>
+          {f.sender === 'history' ? t('history_refused') : t('wrap_failed', { name: c.memberName(f.sender) })}
         </p>
       ))}
+      <HistoryNotice c={c} />
       {c.rec.status === 'refused' ? null : !c.admitted && !c.removed ? (
         <Waiting c={c} />
       ) : (
