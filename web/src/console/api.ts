@@ -359,6 +359,59 @@ async function fetchBlob(s: Session, path: string, accept: string): Promise<Blob
   return res.blob();
 }
 
+// Accounts (internal/server/accounts_api.go, totp.go): who may sign in.
+
+export type Role = 'operator' | 'tenant_admin' | 'auditor' | 'coordinator';
+
+/** An account as the API shows it (never its password or second-factor secret). */
+export interface Account {
+  username: string;
+  role: Role;
+  tenant?: string;
+  totp_enabled: boolean;
+  /** A second-factor set-up was started and not confirmed. */
+  totp_pending?: boolean;
+  disabled: boolean;
+  disabled_at?: string;
+  created: string;
+}
+
+/** POST /v1/account/totp: the new secret, pending until a code confirms it. */
+export interface TotpBegin {
+  secret: string;
+  otpauth_uri: string;
+  issuer: string;
+  account: string;
+}
+
+const accountPath = (u: string) => `/v1/accounts/${encodeURIComponent(u)}`;
+
+export const accountsApi = {
+  list: (s: Session) => request<Account[]>('GET', '/v1/accounts', s.token),
+  /** The towns the caller may see (an operator: all). */
+  tenants: (s: Session) => request<{ id: number; name: string; created: string }[]>('GET', '/v1/tenants', s.token),
+  /** A new account with a generated password, returned this once. */
+  create: (s: Session, username: string, role: Role, tenant: string) =>
+    request<Account & { password?: string }>('POST', '/v1/accounts', s.token, { username, role, tenant }),
+  /** Disables an account and ends its sessions and API tokens. */
+  disable: (s: Session, u: string) => request<Account>('POST', `${accountPath(u)}/disable`, s.token, {}),
+  /** A new generated password (returned this once); the account's sessions end. */
+  resetPassword: (s: Session, u: string) =>
+    request<{ username: string; password: string; tokens_revoked: number }>('POST', `${accountPath(u)}/password`, s.token, {}),
+  /** Turns off another account's second factor (operators only). */
+  resetTotp: (s: Session, u: string) => request<Account>('DELETE', `${accountPath(u)}/totp`, s.token),
+  /** The caller's own account. */
+  me: (s: Session) => request<Account>('GET', '/v1/account', s.token),
+  /** Changes one's own password; the other sessions end. */
+  changePassword: (s: Session, oldPassword: string, newPassword: string) =>
+    request<{ username: string; tokens_revoked: number }>('POST', '/v1/account/password', s.token, { old_password: oldPassword, new_password: newPassword }),
+  beginTotp: (s: Session) => request<TotpBegin>('POST', '/v1/account/totp', s.token, {}),
+  confirmTotp: (s: Session, code: string) => request<{ username: string; totp_enabled: boolean }>('POST', '/v1/account/totp/confirm', s.token, { code }),
+  /** Turns one's own second factor off (or cancels a set-up): the password, and a current code when it is on. */
+  disableTotp: (s: Session, password: string, code: string) =>
+    request<{ username: string; totp_enabled: boolean }>('DELETE', '/v1/account/totp', s.token, { password, code }),
+};
+
 const tenantPath = (t: string) => `/v1/tenants/${encodeURIComponent(t)}`;
 
 export const consoleApi = {

@@ -1,11 +1,14 @@
 // The console: sign-in, then the overview of the towns and a town's page.
 // Screens are # routes (one page served at /console/): #/ the overview,
-// #/town/NAME a town, #/town/NAME/alert/ID an alert read on it.
+// #/town/NAME a town, #/town/NAME/alert/ID an alert read on it, #/accounts
+// the accounts (operators and town admins), #/me one's own account.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { getLang, setLang, useLang } from '../i18n';
 import { ct } from '../i18n/console';
 import { consoleApi, HttpError, loadSession, saveSession, SessionExpired, type Overview, type Session } from './api';
+import { AccountsPage, mayManageAccounts } from './accounts';
 import { Login } from './login';
+import { MePage } from './me';
 import { OverviewPage } from './overview';
 import { failureText, roleText } from './text';
 import { TownPage } from './town';
@@ -156,7 +159,13 @@ export function App() {
   }
 
   let page;
-  if (forbidden) {
+  // The account pages need no overview: a coordinator (no console) still
+  // reaches "My account".
+  if (route[0] === 'me') {
+    page = <MePage session={session} guard={guard} />;
+  } else if (route[0] === 'accounts' && mayManageAccounts(session)) {
+    page = <AccountsPage session={session} guard={guard} />;
+  } else if (forbidden) {
     page = (
       <section class="card" data-testid="no-access">
         <p>{ct('c_no_access', { role: roleText(session.role) || '?' })}</p>
@@ -200,16 +209,22 @@ export function App() {
           </a>
         </h1>
         <nav aria-label={ct('c_nav_overview')} class="console-nav">
-          <a href="#/" data-testid="nav-overview" aria-current={route[0] !== 'town' ? 'page' : undefined}>
+          <a href="#/" data-testid="nav-overview" aria-current={route[0] !== 'town' && route[0] !== 'accounts' && route[0] !== 'me' ? 'page' : undefined}>
             {ct('c_nav_overview')}
           </a>
+          {mayManageAccounts(session) && (
+            <a href="#/accounts" data-testid="nav-accounts" aria-current={route[0] === 'accounts' ? 'page' : undefined}>
+              {ct('c_acct_nav')}
+            </a>
+          )}
           <button type="button" data-testid="refresh" onClick={() => void load()}>
             {ct('c_refresh')}
           </button>
         </nav>
-        <span class="whoami" data-testid="whoami" data-role={session.role ?? ''}>
+        <a href="#/me" class="whoami" data-testid="whoami" data-role={session.role ?? ''} aria-current={route[0] === 'me' ? 'page' : undefined}>
           {ct('c_signed_in_as', { user: session.user, role: roleText(session.role) })}
-        </span>
+          <span class="sr-only"> — {ct('c_acct_me_link')}</span>
+        </a>
         <LangSwitch />
         <button type="button" data-testid="signout" onClick={() => signOut('signed_out')}>
           {ct('c_signout')}

@@ -10,6 +10,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getLang } from '../i18n';
 import { Board } from './board';
+import { escapeCancels } from './forms';
 import { ct, type ConsoleKey } from '../i18n/console';
 import { consoleApi, type Drill, type DrillRequest, type DrillRequests, type Session } from './api';
 import {
@@ -324,13 +325,7 @@ function ConfirmBox(props: { c: Confirm; name: string; runnerWarn: boolean; coun
       aria-labelledby="dq-confirm-what"
       data-testid="dq-confirm"
       data-kind={c.kind}
-      onKeyDown={(e) => {
-        // Escape answers no, as the other confirmations of the console.
-        if (e.key === 'Escape' && !props.busy) {
-          e.preventDefault();
-          props.onNo();
-        }
-      }}
+      onKeyDown={escapeCancels(props.busy, props.onNo)}
     >
       <p id="dq-confirm-what" data-testid="dq-confirm-what">
         {what}

@@ -5,6 +5,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getLang, useLang } from '../i18n';
 import { Board } from './board';
+import { escapeCancels } from './forms';
 import { ct, type ConsoleKey } from '../i18n/console';
 import {
   consoleApi,
@@ -102,13 +103,7 @@ function CloseAlert(props: { session: Session; alert: Alert; guard: Guard; onClo
       class="close-alert"
       data-testid="alert-close-form"
       onSubmit={(e) => void submit(e)}
-      onKeyDown={(e) => {
-        // Escape answers "not now", as the other confirmations of the console.
-        if (e.key === 'Escape' && !busy) {
-          e.preventDefault();
-          stop();
-        }
-      }}
+      onKeyDown={escapeCancels(busy, stop)}
     >
       <p data-testid="alert-close-what">{a.kind === 'drill' ? ct('c_alert_close_what_drill') : ct('c_alert_close_what')}</p>
       <label for="alert-close-note">{ct('c_alert_close_note')}</label>
