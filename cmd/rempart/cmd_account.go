@@ -35,6 +35,7 @@ type accountOut struct {
 	Disabled    bool       `json:"disabled"`
 	DisabledAt  *time.Time `json:"disabled_at,omitempty"`
 	Created     time.Time  `json:"created"`
+	LastLogin   *time.Time `json:"last_login,omitempty"`
 	Password    string     `json:"password,omitempty"` // generated, shown once
 }
 
@@ -154,7 +155,7 @@ account with ` + "`rempart account totp enable`" + `. Every change is in the aud
   rempart account password`,
 	}
 	cmd.PersistentFlags().StringVar(&serverFlag, "server", "", "server URL, when signed in to several")
-	cmd.AddCommand(newAccountCreate(), newAccountList(), newAccountDisable(), newAccountResetPassword(),
+	cmd.AddCommand(newAccountCreate(), newAccountList(), newAccountDisable(), newAccountEnable(), newAccountResetPassword(),
 		newAccountPassword(), newAccountWhoami(), newAccountTOTP())
 	return cmd
 }
@@ -232,7 +233,7 @@ second-factor secrets are never shown: the server keeps only hashes of them.`,
 			if g.json {
 				return printJSON(list)
 			}
-			fmt.Printf("%-28s %-13s %-20s %-9s %-10s %s\n", "ACCOUNT", "ROLE", "TENANT", "2FA", "STATE", "CREATED")
+			fmt.Printf("%-28s %-13s %-20s %-9s %-10s %-16s %s\n", "ACCOUNT", "ROLE", "TENANT", "2FA", "STATE", "CREATED", "LAST SIGN-IN")
 			for _, a := range list {
 				t, twofa, state := a.Tenant, "off", "active"
 				if t == "" {
@@ -247,7 +248,11 @@ second-factor secrets are never shown: the server keeps only hashes of them.`,
 				if a.Disabled {
 					state = "disabled"
 				}
-				fmt.Printf("%-28s %-13s %-20s %-9s %-10s %s\n", a.Username, strings.ReplaceAll(a.Role, "_", "-"), t, twofa, state, localTime(a.Created))
+				last := "never"
+				if a.LastLogin != nil {
+					last = localTime(*a.LastLogin)
+				}
+				fmt.Printf("%-28s %-13s %-20s %-9s %-10s %-16s %s\n", a.Username, strings.ReplaceAll(a.Role, "_", "-"), t, twofa, state, localTime(a.Created), last)
 			}
 			return nil
 		},
@@ -274,6 +279,30 @@ trail. The last enabled operator cannot be disabled.`,
 				return printJSON(a)
 			}
 			say("Disabled account %s (%s): it can no longer sign in, and its sessions and API tokens were ended.", a.Username, roleWords(a.Role, a.Tenant))
+			return nil
+		},
+	}
+}
+
+func newAccountEnable() *cobra.Command {
+	return &cobra.Command{
+		Use:   "enable NAME",
+		Short: "Let a disabled account sign in again, with a new generated password",
+		Long: `Enable a disabled account again (operators: any; tenant admins: those of
+their tenant). It gets a new generated password, printed once: the password it
+had when it was disabled no longer works. Its second factor, if it had one,
+stays on.`,
+		Example: `  rempart account enable dsi@mairie-a.fr`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var a accountOut
+			if _, err := adminCall(cmd.Context(), http.MethodPost, "/v1/accounts/"+url.PathEscape(args[0])+"/enable", nil, &a); err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(a)
+			}
+			fmt.Printf("Enabled account %s (%s). Its new password, shown this once (hand it over safely):\n\n    %s\n\n", a.Username, roleWords(a.Role, a.Tenant), a.Password)
 			return nil
 		},
 	}

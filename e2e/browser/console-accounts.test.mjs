@@ -279,13 +279,40 @@ step('the operator disables the auditor: sign-in refused with the server’s mes
   await p.click(tid('acct-confirm-yes'));
   await p.locator(tid('acct-result-text')).filter({ hasText: 'disabled' }).waitFor();
   await p.locator(tid('acct-row', { user: AUDITOR, disabled: 'yes' })).waitFor();
-  assert.equal(await p.locator(`${tid('acct-row', { user: AUDITOR })} button`).count(), 0);
+  // A disabled account offers only "Enable (new password)".
+  assert.deepEqual(
+    await p.locator(`${tid('acct-row', { user: AUDITOR })} button`).evaluateAll((bs) => bs.map((b) => b.getAttribute('data-testid'))),
+    ['acct-enable'],
+  );
   assert.equal((await listed(AUDITOR))?.disabled, true);
+  // The auditor signed in earlier: its last sign-in is shown.
+  assert.notEqual(await p.locator(tid('acct-row', { user: AUDITOR })).locator(tid('acct-last-login')).innerText(), 'never');
 
   const q = page(AUDITOR);
   await fillSignIn(q, S.accounts[AUDITOR], { refused: true });
   await q.locator(tid('login-error')).filter({ hasText: 'désactivé' }).waitFor();
   assert.equal(await q.locator(tid('whoami')).count(), 0);
+});
+
+step('the operator enables the auditor again: a new password, shown once; the one from before is refused', async () => {
+  const p = page('exploitation');
+  await p.locator(tid('acct-row', { user: AUDITOR })).locator(tid('acct-enable')).click();
+  await p.locator(tid('acct-confirm-what')).filter({ hasText: 'no longer works' }).waitFor();
+  await p.click(tid('acct-confirm-yes'));
+  const np = p.locator(tid('acct-new-password'));
+  await np.waitFor();
+  const fresh = await np.inputValue();
+  const a = S.accounts[AUDITOR];
+  assert.ok(fresh.length >= 12 && fresh !== a.password, 'a new generated password');
+  await p.locator(tid('acct-row', { user: AUDITOR, disabled: 'no' })).waitFor();
+  assert.equal((await listed(AUDITOR))?.disabled, false);
+  const q = page(AUDITOR);
+  await q.fill(tid('login-user'), a.name);
+  await q.fill(tid('login-password'), a.password);
+  await q.click(tid('login-submit'));
+  await q.locator(tid('login-error')).waitFor();
+  a.password = fresh;
+  await signIn(AUDITOR, AUDITOR);
 });
 
 step('no request to another host, no error in the pages', async () => assertDevicesClean(S.devices), { always: true });

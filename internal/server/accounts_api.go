@@ -50,6 +50,7 @@ type accountJSON struct {
 	Disabled    bool       `json:"disabled"`
 	DisabledAt  *time.Time `json:"disabled_at,omitempty"`
 	Created     time.Time  `json:"created"`
+	LastLogin   *time.Time `json:"last_login,omitempty"` // its last sign-in (absent: never, or before this was recorded)
 }
 
 func toAccountJSON(a store.Account, tenant string) accountJSON {
@@ -57,6 +58,9 @@ func toAccountJSON(a store.Account, tenant string) accountJSON {
 		TOTPPending: a.TOTPPending != "", Disabled: !a.Disabled.IsZero(), Created: a.Created}
 	if j.Disabled {
 		j.DisabledAt = &a.Disabled
+	}
+	if !a.LastLogin.IsZero() {
+		j.LastLogin = &a.LastLogin
 	}
 	return j
 }
@@ -402,6 +406,37 @@ func (s *srv) changeOwnPassword(w http.ResponseWriter, r *http.Request, c caller
 	}
 	s.audit(r.Context(), c.actor, "account.password.change", tenant, map[string]any{"username": c.Username, "tokens_revoked": n, "from": c.remote})
 	writeJSON(w, http.StatusOK, map[string]any{"username": c.Username, "tokens_revoked": n})
+}
+
+// enableAccount enables a disabled account again, with a new generated
+// password (shown once): whoever held the old one when it was disabled
+// does not get back in with it.
+func (s *srv) enableAccount(w http.ResponseWriter, r *http.Request, c caller) {
+	a, tenant, ok := s.managedAccount(w, r, c, "enable accounts")
+	if !ok {
+		return
+	}
+	password, err := generatePassword()
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	err = s.st.EnableAccount(r.Context(), a.ID, password)
+	if errors.Is(err, store.ErrConflict) {
+		writeError(w, http.StatusConflict, fmt.Sprintf("%s is not disabled: nothing to enable", a.Username))
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.audit(r.Context(), c.actor, "account.enable", tenant, map[string]any{"username": a.Username, "role": a.Role, "from": c.remote})
+	a.Disabled = time.Time{}
+	out := toAccountJSON(a, tenant)
+	writeJSON(w, http.StatusOK, struct {
+		accountJSON
+		Password string `json:"password"`
+	}{out, password})
 }
 
 func (s *srv) resetPassword(w http.ResponseWriter, r *http.Request, c caller) {

@@ -401,6 +401,31 @@ func TestDisableAccount(t *testing.T) {
 	f.wantAudit(t, "admin-a", "account.disable", "town-a")
 	f.want(t, http.StatusOK, "admin-a", http.MethodPost, "/v1/accounts/auditor-a/disable", nil) // again: no change
 
+	// Enabled again by whoever may manage it, with a new password only.
+	f.want(t, http.StatusForbidden, "admin-b", http.MethodPost, "/v1/accounts/auditor-a/enable", nil)
+	f.want(t, http.StatusForbidden, "auditor", http.MethodPost, "/v1/accounts/auditor-a/enable", nil)
+	en := f.want(t, http.StatusOK, "admin-a", http.MethodPost, "/v1/accounts/auditor-a/enable", nil)
+	pw, _ := en["password"].(string)
+	if en["disabled"] != false || len(pw) < 12 || pw == fixturePassword {
+		t.Errorf("enable answered %v", en)
+	}
+	if code := f.loginCode(t, "auditor-a", fixturePassword, ""); code != http.StatusUnauthorized {
+		t.Errorf("the password from before the disable still works: %d", code)
+	}
+	if code := f.loginCode(t, "auditor-a", pw, ""); code != http.StatusOK {
+		t.Errorf("the new password: %d", code)
+	}
+	f.wantAudit(t, "admin-a", "account.enable", "town-a")
+	f.want(t, http.StatusConflict, "admin-a", http.MethodPost, "/v1/accounts/auditor-a/enable", nil)
+	var listed []map[string]any
+	_, raw := f.call(t, f.tokens["admin-a"], http.MethodGet, "/v1/accounts", nil)
+	_ = json.Unmarshal(raw, &listed)
+	for _, a := range listed {
+		if a["username"] == "auditor-a" && a["last_login"] == nil {
+			t.Errorf("no last sign-in after signing in: %v", a)
+		}
+	}
+
 	// The last enabled operator stays.
 	f.want(t, http.StatusConflict, "operator", http.MethodPost, "/v1/accounts/operator/disable", nil)
 	f.wantRefusal(t, "operator", http.MethodPost, "/v1/accounts/operator/disable", http.StatusConflict)

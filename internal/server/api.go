@@ -61,6 +61,7 @@ func (s *srv) routes(repos http.Handler) http.Handler {
 	mux.HandleFunc("GET /v1/accounts", s.authed(s.listAccounts))
 	mux.HandleFunc("POST /v1/accounts", s.authed(s.createAccount))
 	mux.HandleFunc("POST /v1/accounts/{username}/disable", s.authed(s.disableAccount))
+	mux.HandleFunc("POST /v1/accounts/{username}/enable", s.authed(s.enableAccount))
 	mux.HandleFunc("POST /v1/accounts/{username}/password", s.authed(s.resetPassword))
 	mux.HandleFunc("DELETE /v1/accounts/{username}/totp", s.authed(s.resetTOTP))
 	mux.HandleFunc("GET /v1/account", s.authed(s.whoami))
@@ -303,6 +304,9 @@ func (s *srv) login(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.internal(w, r, err)
 		return
+	}
+	if err := s.st.RecordLogin(r.Context(), a.ID); err != nil {
+		s.log.WarnContext(r.Context(), "cannot record the sign-in time", "account", a.Username, "err", err)
 	}
 	s.audit(r.Context(), c.actor, "account.login", tenant, map[string]any{"from": c.remote, "token_id": t.ID})
 	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "expires": t.Expires, "role": a.Role, "tenant": tenant})

@@ -43,6 +43,7 @@ type Account struct {
 	TOTPPending string
 	Created     time.Time
 	Disabled    time.Time // zero while the account is enabled
+	LastLogin   time.Time // its last sign-in (zero: never, or before schema 9)
 }
 
 // NewAccount describes an account to create.
@@ -96,20 +97,20 @@ func (s *Store) CreateAccount(ctx context.Context, n NewAccount) (Account, error
 	return a, nil
 }
 
-const accountColumns = "id, username, role, tenant_id, totp_secret, totp_pending, created_at, disabled_at, password_hash"
+const accountColumns = "id, username, role, tenant_id, totp_secret, totp_pending, created_at, disabled_at, last_login_at, password_hash"
 
 func scanAccount(sc interface{ Scan(...any) error }) (Account, string, error) {
 	var a Account
 	var role string
-	var tenant, disabled sql.NullInt64
+	var tenant, disabled, login sql.NullInt64
 	var totp, pending sql.NullString
 	var created int64
 	var hash string
-	if err := sc.Scan(&a.ID, &a.Username, &role, &tenant, &totp, &pending, &created, &disabled, &hash); err != nil {
+	if err := sc.Scan(&a.ID, &a.Username, &role, &tenant, &totp, &pending, &created, &disabled, &login, &hash); err != nil {
 		return Account{}, "", err
 	}
 	a.Role, a.TenantID, a.TOTPSecret, a.TOTPPending = Role(role), tenant.Int64, totp.String, pending.String
-	a.Created, a.Disabled = goTime(created), goTimeNull(disabled)
+	a.Created, a.Disabled, a.LastLogin = goTime(created), goTimeNull(disabled), goTimeNull(login)
 	return a, hash, nil
 }
 
@@ -326,6 +327,44 @@ func (s *Store) DisableAccount(ctx context.Context, accountID int64) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: disable account %d: %w", accountID, err)
+	}
+	return nil
+}
+
+// RecordLogin notes that the account signed in now.
+func (s *Store) RecordLogin(ctx context.Context, accountID int64) error {
+	if err := s.updateAccount(ctx, accountID, "last_login_at = ?", dbTime(s.now())); err != nil {
+		return fmt.Errorf("store: record sign-in of account %d: %w", accountID, err)
+	}
+	return nil
+}
+
+// EnableAccount enables a disabled account again with a new password
+// (whoever held the old one, when it was disabled, does not get back
+// in with it). ErrConflict when it is not disabled.
+func (s *Store) EnableAccount(ctx context.Context, accountID int64, password string) error {
+	hash, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return fmt.Errorf("store: enable account %d: %w", accountID, err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q("UPDATE accounts SET disabled_at = NULL, password_hash = ? WHERE id = ? AND disabled_at IS NOT NULL"), hash, accountID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			var one int
+			if err := tx.QueryRowContext(ctx, s.q("SELECT 1 FROM accounts WHERE id = ?"), accountID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return fmt.Errorf("it is not disabled: %w", ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: enable account %d: %w", accountID, err)
 	}
 	return nil
 }

@@ -123,6 +123,25 @@ func TestAuthenticate(t *testing.T) {
 			t.Fatalf("disabled at %v, want %v", got.Disabled, e.clock.Now())
 		}
 		wantErr(t, e.s.DisableAccount(ctx, 9999), ErrNotFound, "disable unknown account")
+
+		// Enabled again, with a new password only: the old one stays refused.
+		const fresh = "a brand new password"
+		must(t, e.s.EnableAccount(ctx, a.ID, fresh))
+		_, err = e.s.Authenticate(ctx, "alice", "un autre mot de passe")
+		wantErr(t, err, ErrInvalidCredentials, "the password from before it was disabled")
+		back, err := e.s.Authenticate(ctx, "alice", fresh)
+		must(t, err)
+		if !back.Disabled.IsZero() || !back.LastLogin.IsZero() {
+			t.Fatalf("enabled account: %+v", back)
+		}
+		wantErr(t, e.s.EnableAccount(ctx, a.ID, fresh), ErrConflict, "enable an enabled account")
+		wantErr(t, e.s.EnableAccount(ctx, 9999, fresh), ErrNotFound, "enable unknown account")
+		// Its last sign-in is kept.
+		e.clock.Add(time.Minute)
+		must(t, e.s.RecordLogin(ctx, a.ID))
+		if got, _ := e.s.Account(ctx, a.ID); !got.LastLogin.Equal(e.clock.Now()) {
+			t.Fatalf("last sign-in %v, want %v", got.LastLogin, e.clock.Now())
+		}
 	})
 }
 

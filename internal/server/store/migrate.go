@@ -377,6 +377,9 @@ var migrations = []migration{
 			updated_by TEXT NOT NULL
 		)`,
 	}},
+	{version: 9, name: "accounts: last sign-in", stmts: []string{
+		`ALTER TABLE accounts ADD COLUMN last_login_at BIGINT`,
+	}},
 }
 
 // SchemaVersion is the newest schema version this package knows.

@@ -240,10 +240,20 @@ function CreateAccount(props: { session: Session; guard: Guard; onCreated: () =>
   );
 }
 
-type Action = 'reset_pw' | 'reset_totp' | 'disable';
+type Action = 'reset_pw' | 'reset_totp' | 'disable' | 'enable';
 
-const confirmKey: Record<Action, ConsoleKey> = { reset_pw: 'c_acct_confirm_reset_pw', reset_totp: 'c_acct_confirm_reset_totp', disable: 'c_acct_confirm_disable' };
-const yesKey: Record<Action, ConsoleKey> = { reset_pw: 'c_acct_yes_reset_pw', reset_totp: 'c_acct_yes_reset_totp', disable: 'c_acct_yes_disable' };
+const confirmKey: Record<Action, ConsoleKey> = {
+  reset_pw: 'c_acct_confirm_reset_pw',
+  reset_totp: 'c_acct_confirm_reset_totp',
+  disable: 'c_acct_confirm_disable',
+  enable: 'c_acct_confirm_enable',
+};
+const yesKey: Record<Action, ConsoleKey> = {
+  reset_pw: 'c_acct_yes_reset_pw',
+  reset_totp: 'c_acct_yes_reset_totp',
+  disable: 'c_acct_yes_disable',
+  enable: 'c_acct_yes_enable',
+};
 
 /** "Are you sure?": the focus goes to "No"; Escape answers no, as the other confirmations of the console. */
 function Confirm(props: { act: Action; user: string; busy: boolean; err: string; onYes: () => void; onNo: () => void }) {
@@ -268,7 +278,7 @@ function Confirm(props: { act: Action; user: string; busy: boolean; err: string;
         </p>
       )}
       <p class="acct-buttons">
-        <button type="button" class="danger" data-testid="acct-confirm-yes" aria-describedby="acct-confirm-what" disabled={props.busy} aria-busy={props.busy} onClick={props.onYes}>
+        <button type="button" class={props.act === 'enable' ? 'primary' : 'danger'} data-testid="acct-confirm-yes" aria-describedby="acct-confirm-what" disabled={props.busy} aria-busy={props.busy} onClick={props.onYes}>
           {props.busy ? ct('c_loading') : ct(yesKey[props.act])}
         </button>
         <button type="button" ref={no} data-testid="acct-confirm-no" disabled={props.busy} onClick={props.onNo}>
@@ -332,6 +342,9 @@ export function AccountsPage(props: { session: Session; guard: Guard }) {
       } else if (act === 'reset_totp') {
         const r = await props.guard(() => accountsApi.resetTotp(s, user));
         if (r) setResult({ user, text: ct('c_acct_totp_reset_done', { user }) });
+      } else if (act === 'enable') {
+        const r = await props.guard(() => accountsApi.enable(s, user));
+        if (r) setResult({ user, password: r.password });
       } else {
         const r = await props.guard(() => accountsApi.disable(s, user));
         if (r) setResult({ user, text: ct('c_acct_disabled_done', { user }) });
@@ -365,7 +378,7 @@ export function AccountsPage(props: { session: Session; guard: Guard }) {
             testid="acct-table"
             class="acct-table"
             labelledby="acct-list-title"
-            cols={['c_acct_col_name', 'c_acct_col_role', 'c_acct_col_town', 'c_acct_col_totp', 'c_acct_col_state', 'c_acct_col_created', 'c_acct_col_actions']}
+            cols={['c_acct_col_name', 'c_acct_col_role', 'c_acct_col_town', 'c_acct_col_totp', 'c_acct_col_state', 'c_acct_col_created', 'c_acct_col_last_login', 'c_acct_col_actions']}
           >
             {list.map((a) => {
               const self = a.username === s.user;
@@ -383,7 +396,16 @@ export function AccountsPage(props: { session: Session; guard: Guard }) {
                   </td>
                   <td>{a.disabled ? ct('c_acct_disabled', { when: when(a.disabled_at) }) : ct('c_acct_active')}</td>
                   <td>{when(a.created)}</td>
+                  <td data-testid="acct-last-login">{a.last_login ? when(a.last_login) : ct('c_never')}</td>
                   <td>
+                    {!self && a.disabled && (
+                      <div class="acct-actions">
+                        <button type="button" data-testid="acct-enable" onClick={() => ask('enable', a.username)}>
+                          {ct('c_acct_enable')}
+                          <span class="sr-only"> {a.username}</span>
+                        </button>
+                      </div>
+                    )}
                     {!self && !a.disabled && (
                       <div class="acct-actions">
                         <button type="button" data-testid="acct-reset-pw" onClick={() => ask('reset_pw', a.username)}>

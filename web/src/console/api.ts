@@ -374,6 +374,8 @@ export interface Account {
   disabled: boolean;
   disabled_at?: string;
   created: string;
+  /** Its last sign-in (absent: never, or before the server recorded it). */
+  last_login?: string;
 }
 
 /** POST /v1/account/totp: the new secret, pending until a code confirms it. */
@@ -395,6 +397,8 @@ export const accountsApi = {
     request<Account & { password?: string }>('POST', '/v1/accounts', s.token, { username, role, tenant }),
   /** Disables an account and ends its sessions and API tokens. */
   disable: (s: Session, u: string) => request<Account>('POST', `${accountPath(u)}/disable`, s.token, {}),
+  /** Enables a disabled account again, with a new generated password (returned this once). */
+  enable: (s: Session, u: string) => request<Account & { password: string }>('POST', `${accountPath(u)}/enable`, s.token, {}),
   /** A new generated password (returned this once); the account's sessions end. */
   resetPassword: (s: Session, u: string) =>
     request<{ username: string; password: string; tokens_revoked: number }>('POST', `${accountPath(u)}/password`, s.token, {}),
