@@ -110,22 +110,29 @@ func (e *apiError) Error() string { return fmt.Sprintf("the server refused (%d):
 
 // call sends a JSON request to the administration API and decodes the answer.
 func call(ctx context.Context, sv *clientconf.Server, token, method, path string, in, out any) error {
+	_, err := callStatus(ctx, sv, token, method, path, in, out)
+	return err
+}
+
+// callStatus is call that also returns the answer's status; an empty
+// answer (204 No Content) leaves out alone.
+func callStatus(ctx context.Context, sv *clientconf.Server, token, method, path string, in, out any) (int, error) {
 	client, err := pinnedClient(sv)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer client.CloseIdleConnections()
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, sv.URL+path, body)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
@@ -133,12 +140,12 @@ func call(ctx context.Context, sv *clientconf.Server, token, method, path string
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach the server at %s: %w", sv.URL, err)
+		return 0, fmt.Errorf("cannot reach the server at %s: %w", sv.URL, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return fmt.Errorf("reading the answer of %s: %w", sv.URL, err)
+		return resp.StatusCode, fmt.Errorf("reading the answer of %s: %w", sv.URL, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct {
@@ -147,14 +154,14 @@ func call(ctx context.Context, sv *clientconf.Server, token, method, path string
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(data))
 		}
-		return &apiError{resp.StatusCode, e.Error}
+		return resp.StatusCode, &apiError{resp.StatusCode, e.Error}
 	}
-	if out != nil {
+	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("unexpected answer from %s: %w", sv.URL, err)
+			return resp.StatusCode, fmt.Errorf("unexpected answer from %s: %w", sv.URL, err)
 		}
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // adminServer finds the server of the administration commands: --server,

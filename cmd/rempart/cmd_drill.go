@@ -135,11 +135,7 @@ func resolveDrillServer() (*drillServer, error) {
 	if drillTenant == "" {
 		return nil, nil
 	}
-	_, sv, err := adminServer()
-	if err != nil {
-		return nil, err
-	}
-	return &drillServer{sv: sv, token: sv.Admin.Token, tenant: drillTenant}, nil
+	return signedInDrillServer()
 }
 
 // drillListServer is the server and tenant of drill list and show.
@@ -147,6 +143,12 @@ func drillListServer() (*drillServer, error) {
 	if drillTenant == "" && isRemote(g.repo) {
 		return resolveDrillServer()
 	}
+	return signedInDrillServer()
+}
+
+// signedInDrillServer is the server signed in to (--server when several)
+// with its session, for the tenant of --tenant, else of the account.
+func signedInDrillServer() (*drillServer, error) {
 	_, sv, err := adminServer()
 	if err != nil {
 		return nil, err
@@ -154,7 +156,7 @@ func drillListServer() (*drillServer, error) {
 	t := drillTenant
 	if t == "" {
 		if t = sv.Admin.Tenant; t == "" {
-			return nil, usagef("say whose drills with --tenant NAME (your account is not tied to one tenant; see `rempart tenant list`)")
+			return nil, usagef("say which town with --tenant NAME (your account is not tied to one tenant; see `rempart tenant list`)")
 		}
 	}
 	return &drillServer{sv: sv, token: sv.Admin.Token, tenant: t}, nil

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -106,57 +104,15 @@ func (d *drillServer) tenantPath(rest string) string {
 	return "/v1/tenants/" + url.PathEscape(d.tenant) + rest
 }
 
-// callStatus is call, but it returns the answer's status and accepts an
-// empty answer (204 No Content): out is then left alone.
+// callStatus calls the tenant's server (callStatus); a server that does
+// not know the drill requests' paths is said to be too old.
 func (d *drillServer) callStatus(ctx context.Context, method, path string, in, out any) (int, error) {
-	client, err := pinnedClient(d.sv)
-	if err != nil {
-		return 0, err
+	status, err := callStatus(ctx, d.sv, d.token, method, path, in, out)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound && strings.Contains(ae.Msg, "page not found") {
+		ae.Msg += " (this server does not take drill requests yet: it runs an older Rempart than this program; upgrade it)"
 	}
-	defer client.CloseIdleConnections()
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return 0, err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, d.sv.URL+path, body)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if d.token != "" {
-		req.Header.Set("Authorization", "Bearer "+d.token)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("cannot reach the server at %s: %w", d.sv.URL, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return resp.StatusCode, fmt.Errorf("reading the answer of %s: %w", d.sv.URL, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(data))
-		}
-		if resp.StatusCode == http.StatusNotFound && strings.Contains(e.Error, "page not found") {
-			e.Error += " (this server does not take drill requests yet: it runs an older Rempart than this program; upgrade it)"
-		}
-		return resp.StatusCode, &apiError{resp.StatusCode, e.Error}
-	}
-	if out != nil && len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("unexpected answer from %s: %w", d.sv.URL, err)
-		}
-	}
-	return resp.StatusCode, nil
+	return status, err
 }
 
 func isStatus(err error, status ...int) bool {
@@ -193,31 +149,7 @@ func drillAdminServer() (*drillServer, error) {
 		}
 		return &drillServer{sv: sv, token: sv.Admin.Token, tenant: strings.Trim(u.Path, "/")}, nil
 	}
-	_, sv, err := adminServer()
-	if err != nil {
-		return nil, err
-	}
-	t := drillTenant
-	if t == "" {
-		if t = sv.Admin.Tenant; t == "" {
-			return nil, usagef("say which town with --tenant NAME (your account is not tied to one tenant; see `rempart tenant list`)")
-		}
-	}
-	return &drillServer{sv: sv, token: sv.Admin.Token, tenant: t}, nil
-}
-
-// decodeRequests reads a list of requests: an array, or an object with
-// "requests".
-func decodeRequests(raw json.RawMessage) ([]drillRequestOut, error) {
-	var list []drillRequestOut
-	if err := json.Unmarshal(raw, &list); err == nil {
-		return list, nil
-	}
-	var obj drillRequestsOut
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, fmt.Errorf("unexpected answer from the server: %w", err)
-	}
-	return obj.Requests, nil
+	return signedInDrillServer()
 }
 
 // ago says how long ago t was, in words.
@@ -603,7 +535,7 @@ lists them, ` + "`rempart drill cancel ID`" + ` cancels one.`,
   rempart drill request etat-civil eau --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if all == (len(args) > 0) {
-				return usagef("name the services to drill (their IDs in the plan: `rempart plan show`), or give --all")
+				return usagef("name the services to drill (their IDs in the plan: `rempart plan order`), or give --all")
 			}
 			ctx := cmd.Context()
 			ds, err := drillAdminServer()
@@ -614,12 +546,8 @@ lists them, ` + "`rempart drill cancel ID`" + ` cancels one.`,
 			if all {
 				body = map[string]any{"all": true}
 			}
-			var raw json.RawMessage
-			if _, err := ds.callStatus(ctx, http.MethodPost, ds.tenantPath("/drill-requests"), body, &raw); err != nil {
-				return err
-			}
-			reqs, err := decodeRequests(raw)
-			if err != nil {
+			var reqs []drillRequestOut
+			if _, err := ds.callStatus(ctx, http.MethodPost, ds.tenantPath("/drill-requests"), body, &reqs); err != nil {
 				return err
 			}
 			var state drillRequestsOut
