@@ -74,17 +74,12 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-func (s *srv) requestJSON(ctx context.Context, tenant string, r store.DrillRequest) drillRequestJSON {
+func requestJSON(tenant string, r store.DrillRequest) drillRequestJSON {
 	j := drillRequestJSON{ID: r.ID, Tenant: tenant, Service: r.Service, State: r.State, Requested: r.Requested, RequestedBy: r.RequestedBy,
 		Claimed: timePtr(r.Claimed), ClaimedBy: r.ClaimedBy, Host: r.Host, Finished: timePtr(r.Finished), DrillID: r.DrillID,
-		Error: r.Error, CancelledBy: r.CancelledBy, AlertID: r.AlertID}
+		Result: r.DrillResult, Error: r.Error, CancelledBy: r.CancelledBy, AlertID: r.AlertID}
 	if !r.ProgressAt.IsZero() {
 		j.Progress = &progressJSON{Phase: r.Phase, Done: r.Done, Total: r.Total, Updated: r.ProgressAt}
-	}
-	if r.DrillID != 0 {
-		if d, err := s.st.Drill(ctx, r.TenantID, r.DrillID); err == nil {
-			j.Result = d.Result
-		}
 	}
 	return j
 }
@@ -166,7 +161,7 @@ func (s *srv) requestDrills(w http.ResponseWriter, r *http.Request, c caller) {
 	out := make([]drillRequestJSON, 0, len(reqs))
 	var ids []int64
 	for i, q := range reqs {
-		j := s.requestJSON(r.Context(), t.Name, q)
+		j := requestJSON(t.Name, q)
 		j.Created = &created[i]
 		out = append(out, j)
 		if created[i] {
@@ -221,7 +216,7 @@ func (s *srv) listDrillRequests(w http.ResponseWriter, r *http.Request, c caller
 		Schedule scheduleJSON       `json:"schedule"`
 	}{Requests: []drillRequestJSON{}, Runners: []runnerJSON{}, Schedule: sched}
 	for _, q := range reqs {
-		out.Requests = append(out.Requests, s.requestJSON(r.Context(), t.Name, q))
+		out.Requests = append(out.Requests, requestJSON(t.Name, q))
 	}
 	now := s.st.Now()
 	for _, rn := range runners {
@@ -278,7 +273,7 @@ func (s *srv) claimDrillRequest(w http.ResponseWriter, r *http.Request, c caller
 		return
 	}
 	s.audit(r.Context(), c.actor, "drill.request.claim", t.Name, map[string]any{"request_id": q.ID, "service": q.Service, "host": host, "from": c.remote})
-	writeJSON(w, http.StatusOK, s.requestJSON(r.Context(), t.Name, q))
+	writeJSON(w, http.StatusOK, requestJSON(t.Name, q))
 }
 
 // runningRequest answers a store error about a request the caller should
@@ -335,7 +330,7 @@ func (s *srv) drillProgress(w http.ResponseWriter, r *http.Request, c caller) {
 	if !s.runningRequest(w, r, c, t, id, q, err) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.requestJSON(r.Context(), t.Name, q))
+	writeJSON(w, http.StatusOK, requestJSON(t.Name, q))
 }
 
 func (s *srv) failDrillRequest(w http.ResponseWriter, r *http.Request, c caller) {
@@ -351,7 +346,7 @@ func (s *srv) failDrillRequest(w http.ResponseWriter, r *http.Request, c caller)
 		return
 	}
 	s.requestFailed(r.Context(), t.Name, c.actor, q, a)
-	writeJSON(w, http.StatusOK, s.requestJSON(r.Context(), t.Name, q))
+	writeJSON(w, http.StatusOK, requestJSON(t.Name, q))
 }
 
 // requestFailed audits, logs and notifies a request that failed (its
@@ -413,7 +408,7 @@ func (s *srv) cancelDrillRequest(w http.ResponseWriter, r *http.Request, c calle
 		return
 	}
 	s.audit(r.Context(), c.actor, "drill.request.cancel", t.Name, map[string]any{"request_id": id, "service": q.Service, "was_running_on": q.Host, "from": c.remote})
-	writeJSON(w, http.StatusOK, s.requestJSON(r.Context(), t.Name, q))
+	writeJSON(w, http.StatusOK, requestJSON(t.Name, q))
 }
 
 // scheduleJSON is a tenant's drill schedule (every_days 0: none).

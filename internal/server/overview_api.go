@@ -59,21 +59,15 @@ type overviewDrillJSON struct {
 	Finished time.Time `json:"finished"`
 }
 
-// overviewDrillsLimit bounds the drills read per tenant for the overview
-// (the newest; a service last drilled before them shows as never).
-const overviewDrillsLimit = 1000
-
 func (s *srv) drillsOverview(ctx context.Context, t store.Tenant, services []string, now time.Time) (overviewDrillsJSON, error) {
 	o := overviewDrillsJSON{Latest: []overviewDrillJSON{}, Never: []string{}}
-	drills, err := s.st.Drills(ctx, store.DrillFilter{TenantID: t.ID, Limit: overviewDrillsLimit})
+	drills, err := s.st.LatestDrills(ctx, t.ID)
 	if err != nil {
 		return o, err
 	}
-	latest := map[string]store.Drill{}
-	for _, d := range drills { // newest first
-		if _, ok := latest[d.Service]; !ok {
-			latest[d.Service] = d
-		}
+	latest := map[string]store.DrillOutcome{}
+	for _, d := range drills {
+		latest[d.Service] = d
 	}
 	for _, sv := range services {
 		if d, ok := latest[sv]; ok {

@@ -47,6 +47,7 @@ type DrillRequest struct {
 	ProgressAt  time.Time
 	Finished    time.Time
 	DrillID     int64
+	DrillResult string // the result of the drill that answered it ("" until done)
 	Error       string
 	CancelledBy string
 	AlertID     int64
@@ -71,15 +72,18 @@ const (
 	MaxOpenDrillRequests = 500
 )
 
+// requestColumns are read from drill_requests (not aliased); the last is
+// the result of the drill that answered the request.
 const requestColumns = `id, tenant_id, service, state, requested_at, requested_by, claimed_at, claimed_by, host, lease_until,
-	phase, done_bytes, total_bytes, progress_at, finished_at, drill_id, error, cancelled_by, alert_id`
+	phase, done_bytes, total_bytes, progress_at, finished_at, drill_id, error, cancelled_by, alert_id,
+	COALESCE((SELECT d.result FROM drills d WHERE d.id = drill_requests.drill_id), '')`
 
 func scanRequest(sc interface{ Scan(...any) error }) (DrillRequest, error) {
 	var r DrillRequest
 	var requested int64
 	var claimed, lease, progress, finished, drill, alert sql.NullInt64
 	if err := sc.Scan(&r.ID, &r.TenantID, &r.Service, &r.State, &requested, &r.RequestedBy, &claimed, &r.ClaimedBy, &r.Host, &lease,
-		&r.Phase, &r.Done, &r.Total, &progress, &finished, &drill, &r.Error, &r.CancelledBy, &alert); err != nil {
+		&r.Phase, &r.Done, &r.Total, &progress, &finished, &drill, &r.Error, &r.CancelledBy, &alert, &r.DrillResult); err != nil {
 		return DrillRequest{}, err
 	}
 	r.Requested, r.Claimed, r.LeaseUntil = goTime(requested), goTimeNull(claimed), goTimeNull(lease)

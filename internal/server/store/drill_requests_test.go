@@ -83,7 +83,7 @@ func TestDrillRequests(t *testing.T) {
 		must(t, err)
 		done, err := e.s.DrillRequest(ctx, a.ID, c1.ID)
 		must(t, err)
-		if done.State != RequestDone || done.DrillID != d.ID || done.Finished.IsZero() || done.Open() {
+		if done.State != RequestDone || done.DrillID != d.ID || done.DrillResult != DrillPassed || done.Finished.IsZero() || done.Open() {
 			t.Fatalf("answered request = %+v", done)
 		}
 		_, err = e.s.ReportDrillProgress(ctx, a.ID, c1.ID, "agent:1", "verifying", 1, 2, lease)

@@ -173,3 +173,24 @@ func (s *Store) Drills(ctx context.Context, f DrillFilter) ([]Drill, error) {
 	}
 	return queryRows(ctx, s, "list drills", scanDrill, q+` ORDER BY id DESC LIMIT `+strconv.Itoa(limit), args...)
 }
+
+// DrillOutcome is a drill without its evidence: what an overview needs.
+type DrillOutcome struct {
+	ID       int64
+	Service  string
+	Result   string
+	Finished time.Time
+}
+
+// LatestDrills returns the latest drill (the highest ID) of each service
+// of a tenant, without the evidence, by service.
+func (s *Store) LatestDrills(ctx context.Context, tenantID int64) ([]DrillOutcome, error) {
+	return queryRows(ctx, s, "latest drills", func(sc interface{ Scan(...any) error }) (DrillOutcome, error) {
+		var d DrillOutcome
+		var finished int64
+		err := sc.Scan(&d.ID, &d.Service, &d.Result, &finished)
+		d.Finished = goTime(finished)
+		return d, err
+	}, `SELECT id, service, result, finished_at FROM drills WHERE id IN
+		(SELECT MAX(id) FROM drills WHERE tenant_id = ? GROUP BY service) ORDER BY service`, tenantID)
+}

@@ -53,6 +53,12 @@ func TestDrills(t *testing.T) {
 		if len(list) != 3 || list[0].Service != "eau" || list[2].ID != d1.ID {
 			t.Fatalf("Drills(a) = %+v", list)
 		}
+		latest, err := e.s.LatestDrills(ctx, a.ID)
+		must(t, err)
+		if len(latest) != 2 || latest[0].Service != "eau" || latest[0].Result != DrillSlow || latest[1].ID != d2.ID || latest[1].Result != DrillFailed ||
+			!latest[1].Finished.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("LatestDrills(a) = %+v", latest)
+		}
 		list, err = e.s.Drills(ctx, DrillFilter{TenantID: a.ID, Until: t0})
 		must(t, err)
 		if len(list) != 3 {
