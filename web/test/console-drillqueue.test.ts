@@ -17,8 +17,8 @@ import {
   sizeParts,
   stateChanges,
   statesOf,
-  whenIn,
 } from '../src/console/drillqueue';
+import { whenIn } from '../src/console/text';
 
 const req = (id: number, service: string, state: DrillRequest['state'], over: Partial<DrillRequest> = {}): DrillRequest => ({
   id,

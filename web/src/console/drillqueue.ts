@@ -106,16 +106,3 @@ export function scheduleProblem(every: string, at: string): '' | 'every' | 'at' 
 export function runnerCommand(origin: string, tenant: string): string {
   return `rempart drill run --requested --watch --repo ${origin.replace(/\/+$/, '')}/${tenant}`;
 }
-
-/** A date and time in a given time zone (the schedule's), in the reader's language; the browser's own zone when it is unknown. */
-export function whenIn(iso: string, timeZone: string | undefined, lang: string): string {
-  const d = new Date(iso);
-  if (isNaN(d.getTime())) return iso;
-  const opts: Intl.DateTimeFormatOptions = { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' };
-  const locale = lang === 'fr' ? 'fr-FR' : 'en-GB';
-  try {
-    return d.toLocaleString(locale, timeZone ? { ...opts, timeZone } : opts);
-  } catch {
-    return d.toLocaleString(locale, opts);
-  }
-}

@@ -25,9 +25,8 @@ import {
   sizeParts,
   stateChanges,
   statesOf,
-  whenIn,
 } from './drillqueue';
-import { age, failureText, when } from './text';
+import { age, failureText, when, whenIn } from './text';
 
 type Guard = <T>(f: () => Promise<T>) => Promise<T | undefined>;
 

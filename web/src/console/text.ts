@@ -17,16 +17,20 @@ export function failureText(e: unknown): string {
 
 /** A date and time, in the reader's language. */
 export function when(iso?: string): string {
-  if (!iso) return ct('c_never');
+  return iso ? whenIn(iso, undefined, getLang()) : ct('c_never');
+}
+
+/** A date and time in a time zone (the browser's when none, or an unknown one), in a language. */
+export function whenIn(iso: string, timeZone: string | undefined, lang: string): string {
   const d = new Date(iso);
   if (isNaN(d.getTime())) return iso;
-  return d.toLocaleString(getLang() === 'fr' ? 'fr-FR' : 'en-GB', {
-    day: '2-digit',
-    month: '2-digit',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-  });
+  const opts: Intl.DateTimeFormatOptions = { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' };
+  const locale = lang === 'fr' ? 'fr-FR' : 'en-GB';
+  try {
+    return d.toLocaleString(locale, timeZone ? { ...opts, timeZone } : opts);
+  } catch {
+    return d.toLocaleString(locale, opts);
+  }
 }
 
 /** A duration in seconds ("3 h 20 min"). */
