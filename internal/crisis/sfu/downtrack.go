@@ -212,11 +212,7 @@ func (d *downTrack) switchTo(rank int, p *rtp.Packet, now time.Time) {
 		// timestamp by the wall-clock time elapsed so jitter buffers see
 		// a plausible gap.
 		d.seqOffset = d.lastSeq + 1 - p.SequenceNumber
-		delta := uint32(now.Sub(d.lastWrite).Seconds() * float64(d.clockRate))
-		if delta == 0 {
-			delta = 1
-		}
-		d.tsOffset = d.lastTS + delta - p.Timestamp
+		d.tsOffset = d.lastTS + tsAdvance(now.Sub(d.lastWrite), d.clockRate) - p.Timestamp
 	} else {
 		d.started = true
 		d.lastSeq = p.SequenceNumber - 1
@@ -224,11 +220,33 @@ func (d *downTrack) switchTo(rank int, p *rtp.Packet, now time.Time) {
 	}
 	d.current = rank
 	d.switchSeq = p.SequenceNumber
-	d.lastWrite = now
+	if now.After(d.lastWrite) {
+		d.lastWrite = now
+	}
 	if d.up.kind == webrtc.RTPCodecTypeVideo && d.sentLayers != rank && d.up.simulcast() {
 		d.sentLayers = rank
 		d.sub.send(Message{Type: TypeLayer, Participant: d.up.pub.id, Track: d.up.id, Layer: layerNames[rank]})
 	}
+}
+
+// tsAdvance is how far the timestamp moves at a layer switch: the time
+// elapsed since the last packet sent, in RTP clock ticks, at least 1.
+// Packets of different layers are read by different goroutines, so the
+// switching packet may have been read (now) a little before the last one
+// sent: a negative elapsed time must not turn into a huge unsigned step,
+// which would send the timestamp backwards.
+func tsAdvance(elapsed time.Duration, clockRate uint32) uint32 {
+	if elapsed <= 0 {
+		return 1
+	}
+	ticks := elapsed.Seconds() * float64(clockRate)
+	if ticks < 1 {
+		return 1
+	}
+	if ticks > float64(1<<31) {
+		return 1 << 31
+	}
+	return uint32(ticks)
 }
 
 // setTarget asks for a layer; the switch happens at the next usable frame.
